@@ -1,0 +1,33 @@
+"""`dermkit demo`: the main job on the embedded synthetic data (or a real folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dermkit.cli import app, console
+from dermkit.cli._common import frame_table
+
+
+@app.command("demo")
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help="Folder for everything the demo writes."),
+    data: Path = typer.Option(None, help="Run on this data set folder instead of synthetic data."),
+    n: int = typer.Option(600, help="Synthetic images to generate."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Synthesize (or read), check, split and preprocess a data set, then train and evaluate."""
+    import pandas as pd
+
+    from dermkit.demo import run_demo
+
+    result = run_demo(out, data=data, n=n, seed=seed)
+    s = result.summary
+    console.print(f"[bold]data[/]: {s['data']['images']} images of {s['data']['lesions']} lesions ({s['data']['layout']}) in {s['data']['path']}")
+    console.print(f"[bold]data check[/]: {s['data_check']['errors']} errors, {s['data_check']['warnings']} warnings")
+    console.print(frame_table(pd.DataFrame.from_dict(s["split"]["counts"], orient="index"), title="lesion-grouped split"))
+    console.print(f"lesions on two sides: {s['split']['lesions_on_two_sides']}, "
+                  f"near-duplicate images across sides: {s['split']['near_duplicates_across_sides']}")
+    console.print(f"artefact removal gallery: {s['preprocess_gallery']}")
+    console.print(f"[bold green]demo finished[/]: {out}/summary.json")

@@ -1,0 +1,201 @@
+"""Run configuration: one pydantic schema for every recipe, read from YAML with CLI overrides.
+
+A recipe (``configs/*.yaml``) names only what differs from the defaults below; the resolved
+config (every field) is written into the run folder so the run can be rebuilt exactly.
+Overrides use dotted keys: ``train.epochs=3 model.kwargs.base=16 data.path=/data/HAM10000``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dermkit.data.transforms import AugmentConfig
+from dermkit.errors import ConfigError
+from dermkit.preprocess.pipeline import PreprocessConfig
+
+Task = Literal["segmentation", "classification"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SyntheticConfig(_Strict):
+    """The embedded default data set, used when ``data.path`` is empty."""
+
+    n: int = Field(600, ge=14)
+    seed: int = 0
+    size: tuple[int, int] = (150, 200)
+    balance: Literal["ham10000", "balanced"] = "ham10000"
+    hair_prob: float = Field(0.3, ge=0, le=1)
+    frame_prob: float = Field(0.2, ge=0, le=1)
+
+
+class SplitConfig(_Strict):
+    """Lesion-grouped split; ``file`` reuses a saved split CSV instead of making one."""
+
+    val: float = Field(0.15, ge=0, lt=1)
+    test: float = Field(0.15, ge=0, lt=1)
+    seed: int = 0
+    file: str | None = None
+
+
+class DataConfig(_Strict):
+    path: str | None = Field(None, description="data set folder; empty = synthetic data")
+    layout: str = "auto"
+    synthetic: SyntheticConfig = SyntheticConfig()
+    split: SplitConfig = SplitConfig()
+    preprocess: PreprocessConfig = PreprocessConfig(size=(128, 160))
+    cache_dir: str | None = Field(".cache/dermkit", description="preprocessed-image cache; empty = off")
+    on_bad_files: Literal["fail", "exclude"] = Field(
+        "fail", description="fail: stop with the data check report; exclude: drop listed files and record them"
+    )
+    num_workers: int = Field(2, ge=0)
+
+
+class ModelConfig(_Strict):
+    name: str
+    kwargs: dict[str, Any] = {}
+
+
+class LossConfig(_Strict):
+    name: str
+    kwargs: dict[str, Any] = {}
+
+
+class OptimConfig(_Strict):
+    name: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+
+
+class ScheduleConfig(_Strict):
+    name: Literal["none", "plateau", "cosine"] = "none"
+    factor: float = Field(0.2, gt=0, lt=1, description="plateau: multiply lr by this")
+    patience: int = Field(5, ge=0, description="plateau: epochs without improvement")
+    threshold: float = Field(1e-4, ge=0, description="plateau: minimum change that counts")
+    min_lr: float = Field(1e-7, ge=0)
+
+
+class ImbalanceConfig(_Strict):
+    """Class-imbalance handling, computed on the training side only (classification)."""
+
+    class_weights: Literal["balanced", "inverse", "none"] = "none"
+    oversample: dict[str, int] | Literal["balance"] | None = None
+    sampler: Literal["none", "weighted"] = "none"
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(16, ge=1)
+    seed: int = 0
+    early_stop_patience: int | None = Field(None, ge=1, description="epochs without monitor gain")
+    monitor: str | None = Field(None, description="validation metric to select checkpoints; task default if empty")
+    grad_clip: float | None = Field(None, gt=0)
+    amp: bool = Field(True, description="mixed precision, used only on CUDA")
+    max_batches_per_epoch: int | None = Field(None, ge=1, description="cap for quick runs")
+    checkpoint_every: int = Field(0, ge=0, description="also checkpoint every N steps (0 = epoch ends only)")
+    device: str = Field("auto", description="auto (CUDA when available), cpu or cuda[:N]")
+
+
+class RunConfig(_Strict):
+    """Everything that defines a training run."""
+
+    task: Task
+    recipe: str = "custom"
+    description: str = ""
+    data: DataConfig = DataConfig()
+    model: ModelConfig
+    loss: LossConfig
+    optim: OptimConfig = OptimConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    train: TrainConfig = TrainConfig()
+    augment: AugmentConfig = AugmentConfig()
+    imbalance: ImbalanceConfig = ImbalanceConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> "RunConfig":
+        if self.data.split.val <= 0 and self.train.early_stop_patience:
+            raise ValueError("early stopping needs a validation side: set data.split.val > 0")
+        return self
+
+    @property
+    def monitor(self) -> str:
+        return self.train.monitor or ("val_dice" if self.task == "segmentation" else "val_bma")
+
+
+def stable_hash(payload: Any, length: int = 12) -> str:
+    """Short SHA-1 of a JSON-able value (sorted keys): a cache key that survives restarts."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:length]
+
+
+def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``tree["a"]["b"] = value`` for key "a.b", creating levels as needed."""
+    parts = key.split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {key!r}: {part!r} is not a section")
+    node[parts[-1]] = value
+
+
+def parse_overrides(overrides: list[str]) -> list[tuple[str, Any]]:
+    """["train.epochs=3", "data.path=/x"] -> [("train.epochs", 3), ("data.path", "/x")] (YAML values)."""
+    pairs = []
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not KEY=VALUE, e.g. train.epochs=3")
+        key, raw = item.split("=", 1)
+        pairs.append((key.strip(), yaml.safe_load(raw) if raw.strip() else None))
+    return pairs
+
+
+def _format_validation(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  {loc}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, base: dict | None = None) -> RunConfig:
+    """Read a YAML recipe, apply dotted overrides, validate.
+
+    Args:
+        path: YAML file (None: start from ``base``).
+        overrides: "key.sub=value" strings; values are parsed as YAML.
+        base: a starting dict (e.g. a resolved config from a run folder).
+    """
+    tree: dict[str, Any] = dict(base or {})
+    source = str(path) if path else "config"
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"{path}: config file not found; recipes live in configs/ (e.g. configs/seg_default.yaml)")
+        try:
+            tree = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(tree, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        tree.setdefault("recipe", path.stem)
+    for key, value in parse_overrides(overrides or []):
+        set_dotted(tree, key, value)
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, source)) from None
+
+
+def dump_config(cfg: RunConfig) -> str:
+    """The resolved config as YAML (every field, defaults included)."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,145 @@
+"""What differs between segmentation and classification training, behind one small interface.
+
+The trainer calls: ``prepare`` (data), ``build_model``, ``train_dataset``/``eval_dataset``,
+``build_loss``, ``loss`` (one batch), ``evaluate`` (a loader -> metrics), ``final_metrics``.
+Tasks are looked up in a registry by the config's ``task`` field, never by if/else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from dermkit.config import RunConfig
+from dermkit.data.dataset import LesionDataset
+from dermkit.data.transforms import build_augment
+from dermkit.engine.data import PreparedData, prepare_data
+
+TASKS: dict[str, Callable[[RunConfig], "BaseTask"]] = {}
+
+
+def register_task(name: str):
+    def deco(cls):
+        if name in TASKS:
+            raise ValueError(f"task {name!r} registered twice")
+        TASKS[name] = cls
+        return cls
+
+    return deco
+
+
+def create_task(cfg: RunConfig) -> "BaseTask":
+    return TASKS[cfg.task](cfg)
+
+
+def model_normalization(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) the model expects on the [0, 1] scale: its pretrained config's, else identity."""
+    pcfg = getattr(model, "pretrained_cfg", None)
+    mean = getattr(pcfg, "mean", None) if pcfg is not None else None
+    std = getattr(pcfg, "std", None) if pcfg is not None else None
+    if isinstance(pcfg, dict):
+        mean, std = pcfg.get("mean"), pcfg.get("std")
+    if mean is None or std is None:
+        return (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
+
+
+class BaseTask:
+    """Shared plumbing; subclasses say what data they need and how to score it."""
+
+    need_masks = False
+    need_labels = False
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.cfg = cfg
+        self.normalize = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+
+    def prepare(self, run_dir: Path) -> PreparedData:
+        return prepare_data(self.cfg.data, run_dir, need_masks=self.need_masks, need_labels=self.need_labels)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return dict(self.cfg.model.kwargs)
+
+    def build_model(self) -> nn.Module:
+        from dermkit.models import create_model
+
+        model = create_model(self.cfg.model.name, **self.model_kwargs())
+        self.normalize = model_normalization(model)
+        return model
+
+    def _dataset(self, data: PreparedData, indices: np.ndarray, train: bool) -> LesionDataset:
+        return LesionDataset(
+            data.table, indices, preprocess_config=self.cfg.data.preprocess,
+            transform=build_augment(self.cfg.augment) if train else None,
+            normalize=self.normalize, cache_dir=self.cfg.data.cache_dir, load_masks=self.need_masks,
+            seed=self.cfg.train.seed,
+        )
+
+    def train_dataset(self, data: PreparedData) -> tuple[LesionDataset, np.ndarray | None]:
+        """The training dataset and optional per-sample draw weights."""
+        return self._dataset(data, data.indices("train"), train=True), None
+
+    def eval_dataset(self, data: PreparedData, side: str) -> LesionDataset:
+        return self._dataset(data, data.indices(side), train=False)
+
+    def monitor_mode(self, monitor: str) -> str:
+        return "min" if monitor.endswith("loss") else "max"
+
+
+@register_task("segmentation")
+class SegmentationTask(BaseTask):
+    """Binary lesion masks; metrics per image as the ISIC scorer computes them."""
+
+    need_masks = True
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {"in_channels": 3, **self.cfg.model.kwargs}
+
+    def build_loss(self, data: PreparedData) -> nn.Module:
+        from dermkit.losses import create_loss
+
+        return create_loss(self.cfg.loss.name, **self.cfg.loss.kwargs)
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], loss_fn: nn.Module) -> torch.Tensor:
+        return loss_fn(model(batch["image"]).mask_logits, batch["mask"])
+
+    @torch.no_grad()
+    def evaluate(self, model, loader, loss_fn, device, prefix: str = "val_") -> dict[str, float]:
+        from dermkit.metrics.segmentation import batch_stats, threshold_jaccard
+
+        model.eval()
+        total, n = 0.0, 0
+        jac, dice = [], []
+        for batch in loader:
+            image, mask = batch["image"].to(device), batch["mask"].to(device)
+            logits = model(image).mask_logits
+            total += loss_fn(logits, mask).item() * len(image)
+            n += len(image)
+            stats = batch_stats(logits, mask)
+            jac.append(stats["jaccard"].cpu())
+            dice.append(stats["dice"].cpu())
+        model.train()
+        jac_all = torch.cat(jac).numpy()
+        return {
+            f"{prefix}loss": total / max(n, 1),
+            f"{prefix}dice": float(torch.cat(dice).mean()),
+            f"{prefix}jaccard": float(jac_all.mean()),
+            f"{prefix}threshold_jaccard": float(threshold_jaccard(jac_all)),
+        }
+
+    def final_metrics(self, model, data: PreparedData, run_dir: Path, device) -> dict[str, Any]:
+        from torch.utils.data import DataLoader
+
+        loss_fn = self.build_loss(data).to(device)
+        out: dict[str, Any] = {}
+        for side in ("val", "test"):
+            ds = self.eval_dataset(data, side)
+            if len(ds):
+                loader = DataLoader(ds, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
+                out[side] = self.evaluate(model, loader, loss_fn, device, prefix="")
+                out[side]["images"] = len(ds)
+        return out

@@ -1,0 +1,314 @@
+"""The training loop shared by segmentation and classification.
+
+Task specifics (model, loss, metrics, which data is needed) live in :mod:`dermkit.engine.tasks`;
+this module owns what every run needs: seeding, device, optimiser and schedule, the epoch loop
+with progress and a NaN guard, early stopping, checkpoints and exact resume, the run folder.
+
+Determinism: the order of training samples and every augmentation are functions of
+(seed, epoch, position); dropout draws from torch's generator re-seeded at each epoch start (and
+restored from the checkpoint mid-epoch). A resumed run therefore replays exactly what an
+uninterrupted run would have done, on the CPU bit for bit.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from dermkit.config import RunConfig, dump_config
+from dermkit.data.transforms import item_seed
+from dermkit.engine.checkpoint import load_checkpoint, save_checkpoint
+from dermkit.engine.rundir import attach_log, environment, write_json
+from dermkit.errors import DermkitError
+
+log = logging.getLogger("dermkit.engine")
+
+
+class TrainingDiverged(DermkitError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class LoopState:
+    """Where the loop is; saved in every checkpoint."""
+
+    epoch: int = 0  # epoch being trained (or next to train)
+    batch: int = 0  # batches of ``epoch`` already done (mid-epoch checkpoints)
+    step: int = 0  # optimiser steps so far
+    best: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; otherwise the named device (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DermkitError(f"train.device={name} but CUDA is not available here; use train.device=auto or cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, weights: np.ndarray | None = None) -> list[list[int]]:
+    """The epoch's batches of dataset positions: a shuffle (or a weighted draw) fixed by (seed, epoch)."""
+    gen = torch.Generator().manual_seed(item_seed(seed, epoch, -1))
+    if weights is None:
+        order = torch.randperm(n, generator=gen).tolist()
+    else:
+        order = torch.multinomial(torch.as_tensor(weights, dtype=torch.double), n, True, generator=gen).tolist()
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def build_optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
+    o = cfg.optim
+    if o.name == "adam":
+        return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay)
+    if o.name == "adamw":
+        return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
+    return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+
+
+def build_scheduler(cfg: RunConfig, optimizer: torch.optim.Optimizer, mode: str):
+    s = cfg.schedule
+    if s.name == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=mode, factor=s.factor, patience=s.patience, threshold=s.threshold,
+            threshold_mode="abs", min_lr=s.min_lr,
+        )
+    if s.name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.train.epochs, eta_min=s.min_lr)
+    return None
+
+
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+class Trainer:
+    """Trains one model for one config into one run folder.
+
+    Args:
+        cfg: the resolved run config.
+        run_dir: the run folder (created).
+        resume: continue from ``run_dir/checkpoints/last.pt``.
+        progress: show tqdm bars.
+    """
+
+    def __init__(self, cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True) -> None:
+        from dermkit.engine.tasks import create_task
+
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.resume = resume
+        self.progress = progress
+        self.device = resolve_device(cfg.train.device)
+        self.task = create_task(cfg)
+        self.state = LoopState()
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _setup(self) -> None:
+        cfg = self.cfg
+        (self.run_dir / "config.yaml").write_text(dump_config(cfg))
+        write_json(self.run_dir / "environment.json", environment(cfg.train.seed, str(self.device)))
+        seed_everything(cfg.train.seed)
+        self.data = self.task.prepare(self.run_dir)
+        self.model = self.task.build_model().to(self.device)
+        self.train_set, self.sample_weights = self.task.train_dataset(self.data)
+        self.val_set = self.task.eval_dataset(self.data, "val")
+        self.loss_fn = self.task.build_loss(self.data).to(self.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(cfg, params)
+        self.mode = self.task.monitor_mode(cfg.monitor)
+        self.scheduler = build_scheduler(cfg, self.optimizer, self.mode)
+        self.use_amp = cfg.train.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        if self.resume:
+            self._restore(self.run_dir / "checkpoints" / "last.pt")
+
+    def _loader(self, dataset, batches: list[list[int]] | None = None, batch_size: int | None = None) -> DataLoader:
+        workers = self.cfg.data.num_workers
+        common = dict(num_workers=workers, pin_memory=self.device.type == "cuda", persistent_workers=False)
+        if batches is not None:
+            return DataLoader(dataset, batch_sampler=batches, **common)
+        return DataLoader(dataset, batch_size=batch_size, shuffle=False, **common)
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def _checkpoint_payload(self) -> dict[str, Any]:
+        return {
+            "task": self.cfg.task,
+            "config": self.cfg.model_dump(mode="json"),
+            "model_name": self.cfg.model.name,
+            "model_kwargs": self.task.model_kwargs(),
+            "classes": list(self.data.table.classes),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict(),
+            "loop": asdict(self.state),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def _restore(self, path: Path) -> None:
+        payload = load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        if self.scheduler is not None and payload["scheduler"] is not None:
+            self.scheduler.load_state_dict(payload["scheduler"])
+        self.scaler.load_state_dict(payload["scaler"])
+        self.state = LoopState(**payload["loop"])
+        torch.set_rng_state(payload["torch_rng"])
+        self._mid_epoch_rng = self.state.batch > 0
+        log.info("resumed from %s at epoch %d, batch %d", path, self.state.epoch, self.state.batch)
+
+    def _save(self, name: str) -> None:
+        save_checkpoint(self.run_dir / "checkpoints" / name, self._checkpoint_payload())
+
+    # -- the loop ---------------------------------------------------------------------------
+    def fit(self) -> dict[str, Any]:
+        """Train, select the best epoch on validation, evaluate it; returns final metrics."""
+        handler = attach_log(self.run_dir)
+        try:
+            self._setup()
+            cfg = self.cfg
+            self._mid_epoch_rng = getattr(self, "_mid_epoch_rng", False)
+            while self.state.epoch < cfg.train.epochs:
+                if self._train_epoch():
+                    break
+            return self._finish()
+        finally:
+            logging.getLogger("dermkit").removeHandler(handler)
+            handler.close()
+
+    def _train_epoch(self) -> bool:
+        """One epoch (possibly resumed mid-way); returns True when early stopping fires."""
+        cfg, st = self.cfg, self.state
+        epoch = st.epoch
+        batches = epoch_batches(len(self.train_set), cfg.train.batch_size, cfg.train.seed, epoch, self.sample_weights)
+        if cfg.train.max_batches_per_epoch:
+            batches = batches[: cfg.train.max_batches_per_epoch]
+        if not self._mid_epoch_rng:
+            torch.manual_seed(item_seed(cfg.train.seed, epoch, -2))  # dropout etc. fixed per epoch
+        self._mid_epoch_rng = False
+        self.train_set.set_epoch(epoch)
+        done = st.batch
+        self.model.train()
+        t0 = time.perf_counter()
+        running, seen = 0.0, 0
+        bar = tqdm(total=len(batches), initial=done, desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
+                   disable=not self.progress, leave=False, dynamic_ncols=True)
+        for batch in self._loader(self.train_set, batches[done:]):
+            batch = _to_device(batch, self.device)
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                loss = self.task.loss(self.model, batch, self.loss_fn)
+            if not torch.isfinite(loss):
+                self._save("diverged.pt")
+                raise TrainingDiverged(
+                    f"loss became {loss.item()} at epoch {epoch + 1}, batch {st.batch + 1}; the state before this "
+                    f"step is in {self.run_dir / 'checkpoints' / 'diverged.pt'}. Lower optim.lr, set "
+                    "train.grad_clip, or check the data for broken images."
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if cfg.train.grad_clip:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            st.batch += 1
+            st.step += 1
+            running += loss.item() * len(batch["index"])
+            seen += len(batch["index"])
+            bar.update(1)
+            bar.set_postfix(loss=f"{running / seen:.4f}")
+            if cfg.train.checkpoint_every and st.step % cfg.train.checkpoint_every == 0 and st.batch < len(batches):
+                self._save("last.pt")
+        bar.close()
+        metrics = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
+                   "train_loss": running / max(seen, 1)}
+        if len(self.val_set):
+            metrics.update(self.task.evaluate(self.model, self._loader(self.val_set, batch_size=cfg.train.batch_size),
+                                              self.loss_fn, self.device, prefix="val_"))
+        metrics["seconds"] = round(time.perf_counter() - t0, 2)
+        stop = self._end_epoch(metrics)
+        return stop
+
+    def _end_epoch(self, metrics: dict[str, Any]) -> bool:
+        cfg, st = self.cfg, self.state
+        monitor, mode = cfg.monitor, self.mode
+        if monitor not in metrics:  # no validation side: select on the training loss
+            monitor, mode = "train_loss", "min"
+        value = metrics[monitor]
+        improved = st.best is None or (value > st.best if mode == "max" else value < st.best)
+        if improved:
+            st.best, st.best_epoch, st.bad_epochs = float(value), metrics["epoch"], 0
+        else:
+            st.bad_epochs += 1
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(value)
+        elif self.scheduler is not None:
+            self.scheduler.step()
+        st.history.append(metrics)
+        st.epoch += 1
+        st.batch = 0
+        self._write_history()
+        if improved:
+            self._save("best.pt")
+        self._save("last.pt")
+        shown = " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
+        log.info("%s%s", shown, " *" if improved else "")
+        if self.progress:
+            tqdm.write(shown + (" *" if improved else ""))
+        patience = cfg.train.early_stop_patience
+        if patience and st.bad_epochs >= patience:
+            log.info("early stop: %s did not improve for %d epochs", monitor, patience)
+            return True
+        return False
+
+    def _write_history(self) -> None:
+        hist = self.state.history
+        write_json(self.run_dir / "metrics.json", hist)
+        keys = list(dict.fromkeys(k for row in hist for k in row))
+        with open(self.run_dir / "metrics.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(hist)
+        from dermkit.engine.plots import plot_curves
+
+        plot_curves(hist, self.run_dir / "curves.png", self.cfg.monitor)
+
+    def _finish(self) -> dict[str, Any]:
+        """Reload the best weights and evaluate them on validation and test."""
+        best = self.run_dir / "checkpoints" / "best.pt"
+        self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
+        final = {"recipe": self.cfg.recipe, "best_epoch": self.state.best_epoch,
+                 "monitor": self.cfg.monitor, "best_value": self.state.best,
+                 "epochs_run": len(self.state.history)}
+        final.update(self.task.final_metrics(self.model, self.data, self.run_dir, self.device))
+        write_json(self.run_dir / "final_metrics.json", final)
+        return final
+
+
+def fit(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Train ``cfg`` into ``run_dir``; see :class:`Trainer`."""
+    return Trainer(cfg, run_dir, resume=resume, progress=progress).fit()
+

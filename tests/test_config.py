@@ -1,0 +1,51 @@
+"""Recipe loading: YAML + dotted overrides, strict validation, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dermkit.config import dump_config, load_config, parse_overrides, stable_hash
+from dermkit.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in CONFIGS.glob("*.yaml")))
+def test_every_recipe_validates(recipe):
+    cfg = load_config(CONFIGS / recipe)
+    assert cfg.recipe == recipe.removesuffix(".yaml")
+    assert load_config(None, base=__import__("yaml").safe_load(dump_config(cfg))) == cfg
+
+
+def test_overrides_are_yaml_typed(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("task: segmentation\nmodel: {name: unet_s2}\nloss: {name: bce}\n")
+    cfg = load_config(path, ["train.epochs=3", "model.kwargs.base_filters=8", "data.path=/data/x",
+                             "augment.hflip=true", "data.preprocess.size=[64, 96]"])
+    assert cfg.train.epochs == 3 and cfg.model.kwargs == {"base_filters": 8}
+    assert cfg.data.path == "/data/x" and cfg.augment.hflip is True
+    assert cfg.data.preprocess.size == (64, 96)
+    assert cfg.monitor == "val_dice"
+
+
+def test_errors_name_the_field(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("task: segmentation\nmodel: {name: unet_s2}\nloss: {name: bce}\n")
+    with pytest.raises(ConfigError, match=r"train.epochs.*greater than or equal to 1"):
+        load_config(path, ["train.epochs=0"])
+    with pytest.raises(ConfigError, match=r"train.epoch.*Extra inputs"):
+        load_config(path, ["train.epoch=3"])
+    with pytest.raises(ConfigError, match="not KEY=VALUE"):
+        parse_overrides(["train.epochs"])
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    (tmp_path / "bad.yaml").write_text("task: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path / "bad.yaml")
+
+
+def test_stable_hash_ignores_key_order():
+    assert stable_hash({"a": 1, "b": [1, 2]}) == stable_hash({"b": [1, 2], "a": 1})
+    assert stable_hash({"a": 1}) != stable_hash({"a": 2})
