@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
 
 bench: $(STAMP)
-	$(PY) -m pytest benchmarks --benchmark-only $(ARGS)
+	$(PY) -m pytest benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -92,6 +92,14 @@ class ImbalanceConfig(_Strict):
     sampler: Literal["none", "weighted"] = "none"
 
 
+class InferenceConfig(_Strict):
+    """How a trained model is applied (evaluation, ``segment``, ``predict``, the web app)."""
+
+    threshold: float = Field(0.5, gt=0, lt=1, description="segmentation: probability cut-off")
+    tta: bool = Field(False, description="average predictions over flips (test-time augmentation)")
+    postprocess: bool = Field(False, description="segmentation: keep the largest lesion, fill its holes")
+
+
 class TrainConfig(_Strict):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(16, ge=1)
@@ -119,6 +127,7 @@ class RunConfig(_Strict):
     train: TrainConfig = TrainConfig()
     augment: AugmentConfig = AugmentConfig()
     imbalance: ImbalanceConfig = ImbalanceConfig()
+    inference: InferenceConfig = InferenceConfig()
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":

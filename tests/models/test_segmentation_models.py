@@ -22,7 +22,11 @@ SMALL_KWARGS: dict[str, dict] = {
     "unet_effnetlite0": {"pretrained": False, "decoder_channels": SMALL_DECODER},
     "unetplusplus_effnetlite0": {"pretrained": False, "decoder_channels": SMALL_DECODER},
     "deeplabv3plus_effnetlite0": {"pretrained": False, "decoder_channels": 16},
-    "smp_unet": {"encoder": "tu-test_resnet", "pretrained": False, "decoder_channels": SMALL_DECODER},
+    "smp_unet": {
+        "encoder": "tu-test_resnet",
+        "pretrained": False,
+        "decoder_channels": SMALL_DECODER,
+    },
 }
 SEGMENTERS = list_models("segmentation")
 
@@ -30,9 +34,9 @@ SEGMENTERS = list_models("segmentation")
 @pytest.fixture(autouse=True)
 def flush_denormals():
     """Tiny untrained nets produce denormal floats that make CPU convolutions ~3x slower."""
-    previous = torch.set_flush_denormal(True)
+    torch.set_flush_denormal(True)
     yield
-    torch.set_flush_denormal(False) if previous else None
+    torch.set_flush_denormal(False)  # torch's default
 
 
 def small_model(name: str, in_channels: int) -> torch.nn.Module:
@@ -90,9 +94,11 @@ def test_forward_backward_and_learning(name, in_channels):
 def test_bad_input_is_rejected_clearly(name):
     model = small_model(name, in_channels=3).eval()
     stride = model.input_stride
-    with pytest.raises(ValueError, match=r"expected \(B, C, H, W\) with C=3.*got shape \(1, 1, 64, 64\)"):
+    wrong_channels = r"expected \(B, C, H, W\) with C=3.*got shape \(1, 1, 64, 64\)"
+    with pytest.raises(ValueError, match=wrong_channels):
         model(torch.zeros(1, 1, 64, 64))
-    with pytest.raises(ValueError, match=rf"divisible by the model's input_stride {stride}.*\(1, 3, 68, 64\)"):
+    not_divisible = rf"divisible by the model's input_stride {stride}.*\(1, 3, 68, 64\)"
+    with pytest.raises(ValueError, match=not_divisible):
         model(torch.zeros(1, 3, 68, 64))  # 68 is not a multiple of 8, 16 or 32
     with pytest.raises(ValueError, match=r"expected a 4-D batch.*got shape \(3, 64, 64\)"):
         model(torch.zeros(3, 64, 64))

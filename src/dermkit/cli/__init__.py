@@ -25,15 +25,9 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # Imported here so `dermkit --help` lists every command group in one place.
-    from dermkit.cli import data, demo, preprocess, train  # noqa: F401
-
-
 def main() -> None:
     """Entry point: run the app, turning domain errors into clean messages."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _register()
     try:
         app(standalone_mode=False)
     except DermkitError as exc:
@@ -51,3 +45,7 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+
+
+# Command modules register themselves on `app`; imported last because they import `app`.
+from dermkit.cli import data, demo, evaluate, preprocess, train  # noqa: E402, F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markdown import Markdown
 
 from dermkit.cli import app, console
 from dermkit.cli._common import frame_table, parse_size
@@ -46,7 +47,7 @@ def check(
 
     table = load_table(path, layout=layout)
     report = check_table(table, hashes=hashes, progress=True)
-    console.print(report.render())
+    console.print(Markdown(report.to_markdown()))
     target = out or Path(path) / "dermkit_check"
     report.write(target)
     console.print(f"report written to {target}")

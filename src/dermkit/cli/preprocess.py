@@ -45,9 +45,10 @@ def preprocess_cmd(
             continue
         target = (out / rel).with_suffix(".png")
         write_image(target, result.image)
-        if save_masks:
-            write_mask(target.with_name(target.stem + "_hair.png"), result.hair_mask)
-            write_mask(target.with_name(target.stem + "_frame.png"), result.frame_mask)
+        if save_masks:  # a mask is None when its step is off
+            for kind, mask in (("hair", result.hair_mask), ("frame", result.frame_mask)):
+                if mask is not None:
+                    write_mask(target.with_name(f"{target.stem}_{kind}.png"), mask)
     console.print(f"wrote {len(files) - len(failed)} images to {out}")
     if failed:
         console.print(f"[red]{len(failed)} files could not be read:[/]")

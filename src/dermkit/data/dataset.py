@@ -46,6 +46,8 @@ class PreprocessCache:
 
     def get(self, image_path: str, mask_path: str | None) -> tuple[np.ndarray, np.ndarray | None] | None:
         base = self.root / self._key(image_path, mask_path)
+        if not os.path.exists(str(base) + ".png"):  # a miss; cv2.imread would log a warning
+            return None
         img = cv2.imread(str(base) + ".png", cv2.IMREAD_COLOR)
         if img is None:
             return None
@@ -75,7 +77,7 @@ class LesionDataset(Dataset):
     """Images (and masks, labels, metadata) of a table's rows, decoded on access.
 
     Each item is a dict of tensors:
-        ``image`` (3, H, W) float32 (normalised by ``normalize``), ``mask`` (1, H, W) float32 in
+        ``image`` (C, H, W) float32 (normalised by ``normalize``), ``mask`` (1, H, W) float32 in
         {0, 1} (zeros, with ``has_mask`` 0, when there is none), ``label`` int64 (-1 if
         unlabelled), ``meta`` (METADATA_DIM,) float32, ``index`` (row position in the table).
 
@@ -84,7 +86,8 @@ class LesionDataset(Dataset):
         indices: rows to serve (positions in ``table``; repeats allowed, for over-sampling).
         preprocess_config: artefact removal and resizing applied before augmentation.
         transform: random augmentation on (image, mask) pairs, after the cache.
-        normalize: (mean, std) per channel on the [0, 1] scale.
+        normalize: (mean, std) per input channel on the [0, 1] scale; one entry each means the
+            model takes grey images, and images are converted to grey (ITU-R 601 luma).
         cache_dir: where to cache preprocessed images; None disables the cache.
         load_masks: read masks (segmentation); classification can skip them.
         seed: base of the per-item augmentation seeds; call :meth:`set_epoch` every epoch.
@@ -140,11 +143,13 @@ class LesionDataset(Dataset):
         image, mask = self.load(row)
         if self.transform is not None:
             image, mask = self.transform(image, mask, item_seed(self.seed, self.epoch, i))
+        if len(self.mean) == 1:
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
         x = (image.astype(np.float32) / 255.0 - self.mean) / self.std
         has_mask = mask is not None
         m = mask if has_mask else np.zeros(image.shape[:2], dtype=np.uint8)
         return {
-            "image": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))),  # (3, H, W)
+            "image": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))),  # (C, H, W)
             "mask": torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None],  # (1, H, W)
             "has_mask": torch.tensor(float(has_mask)),
             "label": torch.tensor(int(self.labels[row]), dtype=torch.long),

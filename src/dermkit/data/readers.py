@@ -49,7 +49,8 @@ DETECTION_ORDER: tuple[str, ...] = (
 )
 
 #: Folders that never hold data: macOS zip debris (``__MACOSX/._ISIC_0000000.jpg`` is not an image).
-_SKIP_DIRS = {"__MACOSX", "__pycache__"}
+#: ``synthetic_truth`` holds the synthetic generator's hair/frame masks, which are not data-set images.
+_SKIP_DIRS = {"__MACOSX", "__pycache__", "synthetic_truth"}
 
 #: ``ISIC_0024306.jpg`` but not ``ISIC_0000000_superpixels.png`` or ``..._segmentation.png``.
 ISIC_IMAGE_RE = re.compile(r"^ISIC_\d+\.(jpe?g|png)$", re.IGNORECASE)

@@ -82,6 +82,10 @@ class PairAugment:
         return out["image"], out["mask"]
 
 
-def item_seed(seed: int, epoch: int, position: int) -> int:
-    """A 32-bit seed unique to (run seed, epoch, position in the epoch)."""
-    return int(np.random.SeedSequence([seed, epoch, position]).generate_state(1)[0])
+#: Independent random streams derived from one run seed.
+STREAM_AUGMENT, STREAM_ORDER, STREAM_TORCH = 0, 1, 2
+
+
+def item_seed(seed: int, epoch: int, position: int, stream: int = STREAM_AUGMENT) -> int:
+    """A 32-bit seed unique to (stream, run seed, epoch, position in the epoch); all >= 0."""
+    return int(np.random.SeedSequence([stream, seed, epoch, position]).generate_state(1)[0])

@@ -64,7 +64,7 @@ def load_checked_table(cfg: DataConfig, run_dir: Path, need_masks: bool, need_la
         shown = "\n".join(f"  - {p.message}" for p in report.errors[:10])
         more = f"\n  ... and {len(report.errors) - 10} more" if len(report.errors) > 10 else ""
         raise DataError(
-            f"{root}: the data check found {len(report.errors)} problems:\n{shown}{more}\n"
+            f"{root}: the data check found {_plural(len(report.errors), 'problem')}:\n{shown}{more}\n"
             f"Full report: {run_dir / 'data_check.md'}. Fix the files, or rerun with "
             "data.on_bad_files=exclude to leave them out (they are then listed in excluded.csv)."
         )
@@ -87,6 +87,10 @@ def load_checked_table(cfg: DataConfig, run_dir: Path, need_masks: bool, need_la
         log.warning("excluded %d of %d images; they are listed in %s", len(bad), len(records), run_dir / "excluded.csv")
         table = table.subset(keep.to_numpy())
     return table
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def prepare_data(cfg: DataConfig, run_dir: Path, need_masks: bool, need_labels: bool) -> PreparedData:

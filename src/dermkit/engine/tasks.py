@@ -37,15 +37,11 @@ def create_task(cfg: RunConfig) -> "BaseTask":
 
 
 def model_normalization(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """(mean, std) the model expects on the [0, 1] scale: its pretrained config's, else identity."""
-    pcfg = getattr(model, "pretrained_cfg", None)
-    mean = getattr(pcfg, "mean", None) if pcfg is not None else None
-    std = getattr(pcfg, "std", None) if pcfg is not None else None
-    if isinstance(pcfg, dict):
-        mean, std = pcfg.get("mean"), pcfg.get("std")
-    if mean is None or std is None:
-        return (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
-    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
+    """(mean, std) the model expects on the [0, 1] scale, from its weights' declared config."""
+    from dermkit.models.pretrained import resolve_data_config
+
+    data_cfg = resolve_data_config(model)  # one entry per input channel (1 for grey models)
+    return tuple(data_cfg["mean"]), tuple(data_cfg["std"])
 
 
 class BaseTask:
@@ -120,15 +116,15 @@ class SegmentationTask(BaseTask):
             total += loss_fn(logits, mask).item() * len(image)
             n += len(image)
             stats = batch_stats(logits, mask)
-            jac.append(stats["jaccard"].cpu())
-            dice.append(stats["dice"].cpu())
+            jac.append(stats.jaccard.cpu())
+            dice.append(stats.dice.cpu())
         model.train()
         jac_all = torch.cat(jac).numpy()
         return {
             f"{prefix}loss": total / max(n, 1),
             f"{prefix}dice": float(torch.cat(dice).mean()),
             f"{prefix}jaccard": float(jac_all.mean()),
-            f"{prefix}threshold_jaccard": float(threshold_jaccard(jac_all)),
+            f"{prefix}threshold_jaccard": float(threshold_jaccard(jac_all).mean()),
         }
 
     def final_metrics(self, model, data: PreparedData, run_dir: Path, device) -> dict[str, Any]:

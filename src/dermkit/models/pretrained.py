@@ -129,7 +129,8 @@ def resolve_data_config(model: nn.Module) -> dict[str, Any]:
     in_channels = getattr(model, "in_channels", 3)
     cfg: PretrainedCfg | None = getattr(model, "pretrained_cfg", None)
     if cfg is None:
-        return {"mean": (0.0,) * in_channels, "std": (1.0,) * in_channels, "interpolation": "bilinear"}
+        zeros, ones = (0.0,) * in_channels, (1.0,) * in_channels
+        return {"mean": zeros, "std": ones, "interpolation": "bilinear"}
     mean, std = cfg.mean, cfg.std
     if in_channels == 1:
         mean, std = (sum(mean) / 3,), (sum(std) / 3,)

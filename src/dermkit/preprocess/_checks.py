@@ -35,8 +35,8 @@ def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
             f"{name} must have dtype uint8 (0..255), got {image.dtype}; "
             "scale floats in [0, 1] with (image * 255).round().astype(np.uint8)"
         )
-    if image.shape[0] < 2 or image.shape[1] < 2:
-        raise ImageFormatError(f"{name} must be at least 2x2 pixels, got {image.shape[:2]}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ImageFormatError(f"{name} must not be empty, got {image.shape[:2]}")
     return image
 
 

@@ -139,6 +139,8 @@ def deeplabv3plus_effnetlite0(pretrained: bool = True, **kwargs: Any) -> Encoder
 
 
 @register_model(task="segmentation", default_cfg={"input_size": (3, 224, 224)})
-def smp_unet(encoder: str = "tu-resnet34", pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
+def smp_unet(
+    encoder: str = "tu-resnet34", pretrained: bool = True, **kwargs: Any
+) -> EncoderDecoder:
     """smp U-Net on any timm encoder ``tu-<name>``; ImageNet weights from the HF Hub."""
     return build_encoder_decoder("unet", encoder, pretrained=pretrained, **kwargs)

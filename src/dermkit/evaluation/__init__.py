@@ -1,0 +1,1 @@
+"""Scoring trained runs on data sets: metrics files, per-image tables and galleries."""

@@ -1,0 +1,103 @@
+"""The training engine end to end on tiny synthetic data: run folder, exact resume, guards."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from dermkit.config import load_config
+from dermkit.engine.checkpoint import load_checkpoint
+from dermkit.engine.trainer import Trainer, TrainingDiverged, fit
+from dermkit.errors import DataError
+
+TINY = [
+    "model.name=unet_s2", "model.kwargs.base_filters=4", "loss.name=bce_dice",
+    "data.preprocess.size=[32, 32]", "data.num_workers=0", "data.cache_dir=null",
+    "train.batch_size=8", "train.epochs=2", "augment.hflip=true", "augment.rotate=20",
+    "optim.lr=0.01",
+]
+
+
+def tiny_config(data: Path, *extra: str):
+    return load_config(None, [*TINY, f"data.path={data}", *extra], base={"task": "segmentation", "recipe": "tiny"})
+
+
+def test_fit_writes_a_complete_run_folder(synthetic_root, tmp_path):
+    run = tmp_path / "run"
+    final = fit(tiny_config(synthetic_root), run, progress=False)
+    for name in ("config.yaml", "environment.json", "split.csv", "train.log", "metrics.csv", "metrics.json",
+                 "curves.png", "final_metrics.json", "data_check.md", "checkpoints/best.pt", "checkpoints/last.pt"):
+        assert (run / name).exists(), name
+    assert final["epochs_run"] == 2
+    assert 0.0 <= final["test"]["dice"] <= 1.0 and final["test"]["images"] > 0
+    ckpt = load_checkpoint(run / "checkpoints" / "best.pt")
+    assert ckpt["model_name"] == "unet_s2" and ckpt["model_kwargs"]["base_filters"] == 4
+
+
+class Killed(Exception):
+    """Stands in for the process dying."""
+
+
+def _kill_at_step(monkeypatch, step: int) -> None:
+    """Make the (step + 1)-th training batch die before its optimiser step."""
+    from dermkit.engine.tasks import SegmentationTask
+
+    real_loss = SegmentationTask.loss
+    calls = {"n": 0}
+
+    def dying_loss(self, model, batch, loss_fn):
+        calls["n"] += 1
+        if calls["n"] > step:
+            raise Killed
+        return real_loss(self, model, batch, loss_fn)
+
+    monkeypatch.setattr(SegmentationTask, "loss", dying_loss)
+
+
+@pytest.mark.parametrize("checkpoint_every", [0, 1])
+def test_resume_after_kill_gives_identical_weights(synthetic_root, tmp_path, monkeypatch, checkpoint_every):
+    extra = (f"train.checkpoint_every={checkpoint_every}", "train.epochs=2")
+    full = tmp_path / "full"
+    fit(tiny_config(synthetic_root, *extra), full, progress=False)
+
+    killed = tmp_path / "killed"
+    with monkeypatch.context() as m:
+        _kill_at_step(m, step=8)  # part-way through epoch 2 (about 6 batches per epoch)
+        with pytest.raises(Killed):
+            fit(tiny_config(synthetic_root, *extra), killed, progress=False)
+    state = load_checkpoint(killed / "checkpoints" / "last.pt")["loop"]
+    assert state["epoch"] == 1 and (state["batch"] > 0) == bool(checkpoint_every)
+    fit(tiny_config(synthetic_root, *extra), killed, resume=True, progress=False)
+
+    a = load_checkpoint(full / "checkpoints" / "last.pt")
+    b = load_checkpoint(killed / "checkpoints" / "last.pt")
+    assert a["loop"]["step"] == b["loop"]["step"]
+    for key, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][key]), key
+    assert a["loop"]["history"][-1]["val_dice"] == b["loop"]["history"][-1]["val_dice"]
+
+
+def test_nan_loss_stops_with_clear_message(synthetic_root, tmp_path, monkeypatch):
+    from dermkit.engine.tasks import SegmentationTask
+
+    monkeypatch.setattr(SegmentationTask, "loss", lambda self, m, b, f: m(b["image"]).mask_logits.sum() * float("nan"))
+    with pytest.raises(TrainingDiverged, match="loss became nan at epoch 1, batch 1.*Lower optim.lr"):
+        fit(tiny_config(synthetic_root), tmp_path / "run", progress=False)
+    assert (tmp_path / "run" / "checkpoints" / "diverged.pt").exists()
+
+
+def test_bad_file_fails_fast_or_is_excluded_and_recorded(synthetic_root, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root, data)
+    victim = sorted((data / "HAM10000_images").glob("*.jpg"))[3]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 3])  # truncated JPEG
+    with pytest.raises(DataError, match=r"(?s)data check found 1 problem:.*SYN_\d+\.jpg: image data is truncated.*on_bad_files=exclude"):
+        fit(tiny_config(data, "train.epochs=1"), tmp_path / "fail", progress=False)
+    fit(tiny_config(data, "train.epochs=1", "data.on_bad_files=exclude"), tmp_path / "ok", progress=False)
+    excluded = (tmp_path / "ok" / "excluded.csv").read_text()
+    assert victim.stem in excluded and "truncated" in excluded
+    split = (tmp_path / "ok" / "split.csv").read_text()
+    assert victim.stem not in split
