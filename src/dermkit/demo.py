@@ -62,7 +62,32 @@ def preprocess_gallery(table, out_path: Path, n: int = 4) -> Path:
     return out_path
 
 
-def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, progress: bool = True) -> DemoResult:
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def train_and_evaluate_segmenter(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
+                                 progress: bool) -> dict[str, Any]:
+    """Train the default segmenter on ``root`` with the demo's split; score its test side."""
+    from dermkit.config import load_config
+    from dermkit.data.splits import load_split, side_indices
+    from dermkit.engine.trainer import fit
+    from dermkit.evaluation.segmentation import evaluate_segmentation
+    from dermkit.inference import load_run
+
+    cfg = load_config(CONFIGS / "seg_default.yaml",
+                      [f"data.path={root}", f"data.split.file={split_file}", f"train.seed={seed}", *overrides])
+    run_dir = out / "segmentation"
+    final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
+    table = load_table(root)
+    test = side_indices(table, load_split(split_file, table), "test")
+    metrics = evaluate_segmentation(load_run(run_dir), table, run_dir / "eval-test", indices=test, progress=progress)
+    return {"run": str(run_dir), "best_epoch": final["best_epoch"], "val_dice": final["best_value"],
+            "test": {k: metrics[k] for k in ("images", "dice", "jaccard", "threshold_jaccard")},
+            "curves": str(run_dir / "curves.png"), "gallery": str(run_dir / "eval-test" / "worst_cases.png")}
+
+
+def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, progress: bool = True,
+             seg_overrides: list[str] | None = None) -> DemoResult:
     """Run the main job into ``out``; returns what it printed as a summary dict."""
     from dermkit.data.synthetic import write_synthetic_dataset
 
@@ -95,5 +120,8 @@ def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, p
     preprocess_gallery(table, out / "preprocess_gallery.png")
     s["preprocess_gallery"] = str(out / "preprocess_gallery.png")
     write_json(out / "summary.json", s)
+    if table.has_masks:
+        s["segmentation"] = train_and_evaluate_segmenter(data, out / "split.csv", out, seed, seg_overrides or [], progress)
+        write_json(out / "summary.json", s)
     return result
 

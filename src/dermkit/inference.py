@@ -18,7 +18,6 @@ from torch import nn
 
 from dermkit.config import RunConfig
 from dermkit.engine.checkpoint import load_checkpoint
-from dermkit.engine.tasks import model_normalization
 from dermkit.engine.trainer import resolve_device
 from dermkit.errors import DermkitError
 from dermkit.preprocess.pipeline import preprocess, restore_mask
@@ -56,8 +55,9 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto"
     cfg = RunConfig.model_validate(payload["config"])
     model = create_model(payload["model_name"], **{**payload["model_kwargs"], **_no_download(payload)})
     model.load_state_dict(payload["model"])
-    model.to(dev).eval()
-    mean, std = model_normalization(model)
+    model.to(dev, memory_format=torch.channels_last if cfg.train.channels_last else torch.contiguous_format).eval()
+    norm = payload["normalize"]
+    mean, std = norm["mean"], norm["std"]
     return LoadedRun(run_dir, cfg, model, list(payload["classes"]), np.asarray(mean, np.float32),
                      np.asarray(std, np.float32), dev)
 

@@ -30,4 +30,10 @@ def demo(
     console.print(f"lesions on two sides: {s['split']['lesions_on_two_sides']}, "
                   f"near-duplicate images across sides: {s['split']['near_duplicates_across_sides']}")
     console.print(f"artefact removal gallery: {s['preprocess_gallery']}")
+    if "segmentation" in s:
+        seg = s["segmentation"]
+        t = seg["test"]
+        console.print(f"[bold]segmentation[/] ({seg['run']}): test Dice {t['dice']:.3f}, Jaccard {t['jaccard']:.3f}, "
+                      f"thresholded Jaccard {t['threshold_jaccard']:.3f} on {t['images']} images")
+        console.print(f"  curves: {seg['curves']}\n  overlay gallery: {seg['gallery']}")
     console.print(f"[bold green]demo finished[/]: {out}/summary.json")

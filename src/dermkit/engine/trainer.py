@@ -102,8 +102,11 @@ def build_scheduler(cfg: RunConfig, optimizer: torch.optim.Optimizer, mode: str)
     return None
 
 
-def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device,
+               memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, torch.Tensor]:
+    out = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    out["image"] = out["image"].contiguous(memory_format=memory_format)
+    return out
 
 
 class Trainer:
@@ -135,7 +138,8 @@ class Trainer:
         write_json(self.run_dir / "environment.json", environment(cfg.train.seed, str(self.device)))
         seed_everything(cfg.train.seed)
         self.data = self.task.prepare(self.run_dir)
-        self.model = self.task.build_model().to(self.device)
+        self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+        self.model = self.task.build_model().to(self.device, memory_format=self.memory_format)
         self.train_set, self.sample_weights = self.task.train_dataset(self.data)
         self.val_set = self.task.eval_dataset(self.data, "val")
         self.loss_fn = self.task.build_loss(self.data).to(self.device)
@@ -167,6 +171,9 @@ class Trainer:
             "model_name": self.cfg.model.name,
             "model_kwargs": self.task.model_kwargs(),
             "classes": list(self.data.table.classes),
+            # The input scaling the weights were trained with; inference reads it from here
+            # because a model rebuilt without its pretrained source would not know it.
+            "normalize": {"mean": list(self.task.normalize[0]), "std": list(self.task.normalize[1])},
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
@@ -224,7 +231,7 @@ class Trainer:
         bar = tqdm(total=len(batches), initial=done, desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
                    disable=not self.progress, leave=False, dynamic_ncols=True)
         for batch in self._loader(self.train_set, batches[done:]):
-            batch = _to_device(batch, self.device)
+            batch = _to_device(batch, self.device, self.memory_format)
             with torch.autocast(self.device.type, enabled=self.use_amp):
                 loss = self.task.loss(self.model, batch, self.loss_fn)
             if not torch.isfinite(loss):

@@ -1,0 +1,164 @@
+"""Calibration of class probabilities: top-label ECE, reliability diagram, temperature scaling.
+
+Following Guo et al. 2017 ("On calibration of modern neural networks"):
+
+* **ECE** (top label): each image's confidence is its highest probability and it is correct
+  when that class is the true one; images go into ``n_bins`` equal-width bins over ``[0, 1]``,
+  bin ``m`` holding confidences in ``((m - 1)/M, m/M]`` (the first bin also takes 0), and
+  ``ECE = sum_m |B_m| / N * |acc(B_m) - conf(B_m)|``. Empty bins contribute nothing.
+* **Temperature scaling**: ``softmax(logits / T)`` with one scalar ``T > 0`` fitted by
+  minimising the validation negative log-likelihood. NLL is convex in ``1 / T`` (a
+  log-sum-exp minus a linear term), so a bounded scalar search finds the global minimum,
+  deterministically. ``T > 1`` softens an over-confident model; argmax (and so accuracy,
+  BMA and AUC) never changes.
+
+Arrays: ``proba``/``logits`` ``(N, C)`` (numpy or torch), ``y_true`` ``(N,)`` int classes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import minimize_scalar
+from scipy.special import logsumexp
+
+TEMPERATURE_BOUNDS = (0.01, 100.0)
+
+
+def _as_numpy(x: ArrayLike) -> NDArray[np.float64]:
+    if hasattr(x, "detach"):  # torch tensor
+        x = x.detach().cpu().numpy()  # type: ignore[union-attr]
+    return np.asarray(x, dtype=np.float64)
+
+
+def _check(scores: ArrayLike, y_true: ArrayLike, role: str) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    s = _as_numpy(scores)
+    y = _as_numpy(y_true)
+    if s.ndim != 2:
+        raise ValueError(f"{role} must have shape (N, C); got {s.shape}")
+    if y.shape != (s.shape[0],):
+        raise ValueError(f"y_true must have shape ({s.shape[0]},); got {y.shape}")
+    if s.shape[0] == 0:
+        raise ValueError("no images")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"{role} contains NaN or infinite values")
+    if np.any(y != np.round(y)) or y.min() < 0 or y.max() >= s.shape[1]:
+        raise ValueError(f"y_true must hold class indices in [0, {s.shape[1]})")
+    return s, y.astype(np.int64)
+
+
+def calibration_bins(proba: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> pd.DataFrame:
+    """Per-bin statistics behind :func:`expected_calibration_error`.
+
+    Returns:
+        DataFrame with one row per bin: ``lower, upper, count, confidence`` (mean top
+        probability), ``accuracy`` (fraction correct); the last two are NaN in empty bins.
+    """
+    p, y = _check(proba, y_true, "proba")
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1; got {n_bins}")
+    confidence = p.max(axis=1)
+    correct = p.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # bin m holds (edges[m], edges[m+1]]; confidence 0 (impossible for a top label) joins bin 0
+    index = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    count = np.bincount(index, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conf = np.bincount(index, weights=confidence, minlength=n_bins) / count
+        acc = np.bincount(index, weights=correct.astype(float), minlength=n_bins) / count
+    return pd.DataFrame(
+        {"lower": edges[:-1], "upper": edges[1:], "count": count, "confidence": conf, "accuracy": acc}
+    )
+
+
+def expected_calibration_error(proba: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> float:
+    """Top-label expected calibration error with equal-width bins (Guo et al. 2017).
+
+    Args:
+        proba: ``(N, C)`` probabilities.
+        y_true: ``(N,)`` class indices.
+        n_bins: Number of bins over ``[0, 1]``. Default 15 (Guo et al.).
+
+    Returns:
+        ECE in ``[0, 1]``; 0 for a perfectly calibrated model.
+    """
+    bins = calibration_bins(proba, y_true, n_bins)
+    filled = bins[bins["count"] > 0]  # empty bins have no gap to measure
+    gap = (filled["accuracy"] - filled["confidence"]).abs()
+    return float((filled["count"] * gap).sum() / bins["count"].sum())
+
+
+def negative_log_likelihood(logits: ArrayLike, y_true: ArrayLike) -> float:
+    """Mean ``-log softmax(logits)[y]`` (natural log), computed stably."""
+    z, y = _check(logits, y_true, "logits")
+    return float(np.mean(logsumexp(z, axis=1) - z[np.arange(z.shape[0]), y]))
+
+
+def apply_temperature(logits, temperature: float):
+    """``logits / temperature``, same type as the input (numpy array or torch tensor).
+
+    Take the softmax of the result to get calibrated probabilities.
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature}")
+    if hasattr(logits, "detach"):
+        return logits / temperature
+    return np.asarray(logits, dtype=np.float64) / temperature
+
+
+def fit_temperature(logits: ArrayLike, y_true: ArrayLike) -> float:
+    """Temperature ``T`` minimising the NLL of ``softmax(logits / T)`` (Guo et al. 2017).
+
+    Bounded Brent search over ``beta = 1 / T`` in ``[1/100, 1/0.01]``; NLL is convex in beta,
+    so the search is global and deterministic. Fit on validation logits, never on test.
+
+    Args:
+        logits: ``(N, C)`` raw scores (numpy or torch).
+        y_true: ``(N,)`` class indices.
+
+    Returns:
+        ``T`` in :data:`TEMPERATURE_BOUNDS`; a value at a bound means the optimum lies beyond
+        it (e.g. all-correct, separable logits push ``T -> 0``).
+    """
+    z, y = _check(logits, y_true, "logits")
+    z_true = z[np.arange(z.shape[0]), y]
+
+    def nll(beta: float) -> float:
+        return float(np.mean(logsumexp(beta * z, axis=1) - beta * z_true))
+
+    low, high = TEMPERATURE_BOUNDS
+    result = minimize_scalar(nll, bounds=(1 / high, 1 / low), method="bounded", options={"xatol": 1e-9})
+    return float(1.0 / result.x)
+
+
+def reliability_diagram(
+    proba: ArrayLike, y_true: ArrayLike, path: str | Path, n_bins: int = 15
+) -> Path:
+    """Save a reliability diagram (accuracy vs confidence per bin, with the ECE) as PNG."""
+    from matplotlib.figure import Figure
+
+    bins = calibration_bins(proba, y_true, n_bins)
+    ece = expected_calibration_error(proba, y_true, n_bins)
+    width = 1.0 / n_bins
+    fig = Figure(figsize=(5.0, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    centres = (bins["lower"] + bins["upper"]) / 2
+    ax.bar(centres, bins["accuracy"].fillna(0), width=width, edgecolor="black", label="accuracy")
+    ax.bar(
+        centres,
+        (bins["confidence"] - bins["accuracy"]).fillna(0),
+        bottom=bins["accuracy"].fillna(0),
+        width=width,
+        color="red",
+        alpha=0.3,
+        label="gap",
+    )
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"ECE {ece:.4f}")
+    ax.legend(loc="upper left")
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    return path
