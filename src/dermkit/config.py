@@ -46,6 +46,14 @@ class SplitConfig(_Strict):
     file: str | None = None
 
 
+class FocusConfig(_Strict):
+    """Segment-then-classify (S1, S2): classify the lesion found by a trained segmentation run."""
+
+    run: str | None = Field(None, description="segmentation run folder; empty = classify whole images")
+    mode: Literal["mask", "crop"] = Field("crop", description="mask: black out non-lesion (S1); crop: lesion box (S2)")
+    margin: float = Field(0.1, ge=0, le=1, description="crop: extra border as a fraction of the box size")
+
+
 class DataConfig(_Strict):
     path: str | None = Field(None, description="data set folder; empty = synthetic data")
     layout: str = "auto"
@@ -57,6 +65,7 @@ class DataConfig(_Strict):
         "fail", description="fail: stop with the data check report; exclude: drop listed files and record them"
     )
     num_workers: int = Field(2, ge=0)
+    focus: FocusConfig = FocusConfig()
 
 
 class ModelConfig(_Strict):
@@ -134,6 +143,8 @@ class RunConfig(_Strict):
     def _check(self) -> "RunConfig":
         if self.data.split.val <= 0 and self.train.early_stop_patience:
             raise ValueError("early stopping needs a validation side: set data.split.val > 0")
+        if self.task == "segmentation" and self.data.focus.run:
+            raise ValueError("data.focus (segment-then-classify) applies to classification recipes only")
         return self
 
     @property

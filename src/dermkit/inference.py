@@ -105,3 +105,124 @@ def predict_mask(run: LoadedRun, image: np.ndarray, tta: bool | None = None,
     if inf.postprocess if postprocess is None else postprocess:
         mask = clean_mask(mask)
     return mask
+
+
+def lesion_box(mask: np.ndarray, margin: float) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) of the lesion's bounding box grown by ``margin`` of its size; None if empty."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return None
+    h, w = mask.shape
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    dy, dx = int(round((y1 - y0) * margin)), int(round((x1 - x0) * margin))
+    return max(0, y0 - dy), min(h, y1 + dy), max(0, x0 - dx), min(w, x1 + dx)
+
+
+def apply_focus(image: np.ndarray, mask: np.ndarray, mode: str, margin: float) -> np.ndarray:
+    """Segment-then-classify input: ``mask`` blacks out the background (S1), ``crop`` cuts the
+    lesion's box with a margin (S2). An empty mask leaves the image whole (nothing to focus on)."""
+    if mode == "mask":
+        return image * (mask[..., None] > 0).astype(image.dtype) if mask.any() else image
+    box = lesion_box(mask, margin)
+    if box is None:
+        return image
+    y0, y1, x0, x1 = box
+    return np.ascontiguousarray(image[y0:y1, x0:x1])
+
+
+class LesionFocus:
+    """Callable image -> focused image, loading the segmentation run on first use (per worker)."""
+
+    def __init__(self, run_dir: str | Path, mode: str, margin: float) -> None:
+        from dermkit.config import stable_hash
+
+        self.run_dir, self.mode, self.margin = Path(run_dir), mode, margin
+        ckpt = self.run_dir / "checkpoints" / "best.pt"
+        if not ckpt.exists():
+            raise DermkitError(f"{ckpt}: data.focus.run must be a finished segmentation run folder")
+        self.key = stable_hash([str(self.run_dir.resolve()), ckpt.stat().st_mtime_ns, mode, margin])
+        self._run: LoadedRun | None = None
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        if self._run is None:
+            self._run = load_run(self.run_dir, device="cpu")
+        return apply_focus(image, predict_mask(self._run, image), self.mode, self.margin)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_run": None}  # workers load their own copy
+
+
+# --- classification ----------------------------------------------------------------------------
+
+#: Test-time augmentation views: (flip dims, quarter turns). Quarter turns need square inputs.
+FLIP_VIEWS = [((), 0), ((3,), 0), ((2,), 0), ((2, 3), 0)]
+DIHEDRAL_VIEWS = FLIP_VIEWS + [((), 1), ((3,), 1), ((2,), 1), ((2, 3), 1)]
+
+
+def tta_views(height: int, width: int) -> list[tuple[tuple[int, ...], int]]:
+    """The 8 dihedral views for square inputs, the 4 flips otherwise (rotating would change the size)."""
+    return DIHEDRAL_VIEWS if height == width else FLIP_VIEWS
+
+
+@torch.no_grad()
+def class_logits(run: LoadedRun, images: torch.Tensor, meta: torch.Tensor | None, tta: bool) -> torch.Tensor:
+    """(B, C) logits for a normalised batch, averaged over TTA views when ``tta``.
+
+    Logits (not probabilities) are averaged so that temperature scaling applies afterwards.
+    """
+    use_meta = getattr(run.model, "use_metadata", False)
+    views = tta_views(*images.shape[-2:]) if tta else [((), 0)]
+    total = None
+    for dims, turns in views:
+        x = torch.flip(images, dims) if dims else images
+        x = torch.rot90(x, turns, (2, 3)) if turns else x
+        out = run.model(x, meta if use_meta else None).class_logits.float()
+        total = out if total is None else total + out
+    return total / len(views)
+
+
+def calibration_of(run: LoadedRun) -> dict:
+    """The run's validation-fitted temperature and thresholds (identity when absent)."""
+    import json
+
+    path = run.run_dir / "calibration.json"
+    if not path.exists():
+        return {"temperature": 1.0, "thresholds": None}
+    return json.loads(path.read_text())
+
+
+@dataclass
+class Diagnosis:
+    """One image's classification: probabilities per class and the attention map if any."""
+
+    classes: list[str]
+    probabilities: np.ndarray  # (C,) calibrated when the run has a temperature
+    predicted: str
+    confidence: float
+    attention: np.ndarray | None  # (H, W) in [0, 1] at the image's size, or None
+
+
+@torch.no_grad()
+def diagnose(run: LoadedRun, image: np.ndarray, meta=None, tta: bool | None = None, calibrated: bool = True) -> Diagnosis:
+    """Classify one (H, W, 3) uint8 image with optional :class:`~dermkit.data.records.Metadata`."""
+    from dermkit.data.metadata import encode_metadata
+    from dermkit.data.records import Metadata
+
+    tta = run.cfg.inference.tta if tta is None else tta
+    pre = preprocess(image, run.cfg.data.preprocess)
+    x = run.to_tensor(pre.image)
+    meta = meta or Metadata(image_id="image", lesion_id="image")
+    m = torch.from_numpy(encode_metadata(meta))[None].to(run.device)
+    logits = class_logits(run, x, m, tta)
+    cal = calibration_of(run) if calibrated else {"temperature": 1.0, "thresholds": None}
+    proba = torch.softmax(logits / cal["temperature"], 1)[0].cpu().numpy()
+    from dermkit.metrics.classification import predict_with_thresholds
+
+    pred = int(predict_with_thresholds(proba[None], cal.get("thresholds"))[0])
+    attention = None
+    out = run.model(x, m if getattr(run.model, "use_metadata", False) else None)
+    if out.attention is not None:
+        att = out.attention[0, 0].float().cpu().numpy()
+        att = cv2.resize(att, (pre.image.shape[1], pre.image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        attention = restore_mask(att.astype(np.float32), pre)
+    return Diagnosis(run.classes, proba, run.classes[pred], float(proba[pred]), attention)

@@ -77,14 +77,14 @@ def test_per_image_reduction():
     assert total.item() == pytest.approx(per_image.sum().item())
 
 
-@pytest.mark.parametrize("name", list_losses())
+@pytest.mark.parametrize("name", list_losses("segmentation"))
 def test_perfect_prediction_is_near_zero(name):
     targets = torch.tensor([[[[1.0, 0.0], [1.0, 1.0]]], [[[0.0, 0.0], [0.0, 0.0]]]])  # 2nd empty
     logits = (targets * 2 - 1) * 30.0  # confident and right
     assert create_loss(name)(logits, targets).item() == pytest.approx(0.0, abs=1e-6)
 
 
-@pytest.mark.parametrize("name", list_losses())
+@pytest.mark.parametrize("name", list_losses("segmentation"))
 def test_gradients_flow(name):
     logits = LOGITS.clone().requires_grad_(True)
     create_loss(name)(logits, TARGETS).backward()
@@ -120,4 +120,5 @@ def test_create_loss_errors_and_options():
     assert isinstance(weighted, DiceLoss)
     options = (weighted.foreground_weight, weighted.background_weight, weighted.smooth)
     assert options == (0.7, 0.3, 0.0)
-    assert list_losses() == ["bce", "bce_dice", "dice", "jaccard", "weighted_dice"]
+    assert list_losses("segmentation") == ["bce", "bce_dice", "dice", "jaccard", "weighted_dice"]
+    assert list_losses("classification") == ["cross_entropy", "focal"]

@@ -79,3 +79,31 @@ def segment(
         for line in failed:
             console.print("  " + line, highlight=False)
         raise typer.Exit(1)
+
+
+@evaluate_app.command("cls")
+def evaluate_cls(
+    run: list[Path] = typer.Option(..., help="Classification run folder; repeat for an ensemble."),
+    data: Path = typer.Option(..., help="Labelled data set folder (any supported layout)."),
+    out: Path = typer.Option(None, help="Output folder (default FIRST_RUN/eval-<data folder name>)."),
+    layout: str = typer.Option("auto", help="Reader to use; 'auto' detects it."),
+    side: str = typer.Option("all", help="'all' images, or 'test'/'val' of the first run's split (same data only)."),
+    tta: bool = typer.Option(None, help="Test-time augmentation (default: the run's setting)."),
+    calibrate: bool = typer.Option(True, help="Apply the validation-fitted temperature and thresholds."),
+    n_boot: int = typer.Option(1000, help="Bootstrap resamples (of lesions) for 95% intervals."),
+) -> None:
+    """Accuracy, BMA, per-class table, AUC, confusion matrix, ROC, calibration, ISIC CSV."""
+    from dermkit.data.readers import load_table
+    from dermkit.data.splits import load_split, side_indices
+    from dermkit.evaluation.classification import evaluate_classification
+    from dermkit.inference import load_run
+
+    runs = [load_run(r) for r in run]
+    table = load_table(data, layout=layout)
+    indices = None
+    if side != "all":
+        indices = side_indices(table, load_split(run[0] / "split.csv", table), side)
+    target = out or run[0] / f"eval-{Path(data).resolve().name}"
+    metrics = evaluate_classification(runs, table, target, indices=indices, tta=tta, calibrate=calibrate, n_boot=n_boot)
+    console.print_json(data=metrics)
+    console.print(f"metrics, per-class table, confusion matrix, ROC and reliability plots in {target}")

@@ -35,8 +35,8 @@ class PreprocessCache:
     preprocessing config, so editing a file or the config never serves a stale entry.
     """
 
-    def __init__(self, root: str | Path, config: PreprocessConfig) -> None:
-        self.root = Path(root) / preprocess_key(config)
+    def __init__(self, root: str | Path, config: PreprocessConfig, extra_key: str = "") -> None:
+        self.root = Path(root) / (preprocess_key(config) + (f"-{extra_key}" if extra_key else ""))
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _key(self, image_path: str, mask_path: str | None) -> str:
@@ -90,6 +90,8 @@ class LesionDataset(Dataset):
             model takes grey images, and images are converted to grey (ITU-R 601 luma).
         cache_dir: where to cache preprocessed images; None disables the cache.
         load_masks: read masks (segmentation); classification can skip them.
+        focus: applied to the decoded image before preprocessing (segment-then-classify); its
+            ``key`` attribute becomes part of the cache key.
         seed: base of the per-item augmentation seeds; call :meth:`set_epoch` every epoch.
     """
 
@@ -103,6 +105,7 @@ class LesionDataset(Dataset):
         cache_dir: str | Path | None = None,
         load_masks: bool = True,
         seed: int = 0,
+        focus: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
         self.table = table
         self.indices = np.arange(len(table)) if indices is None else np.asarray(indices, dtype=np.int64)
@@ -110,7 +113,9 @@ class LesionDataset(Dataset):
         self.transform = transform
         self.mean = np.asarray(normalize[0], dtype=np.float32)
         self.std = np.asarray(normalize[1], dtype=np.float32)
-        self.cache = PreprocessCache(cache_dir, self.config) if cache_dir is not None else None
+        self.focus = focus
+        focus_key = getattr(focus, "key", "focus") if focus is not None else ""
+        self.cache = PreprocessCache(cache_dir, self.config, focus_key) if cache_dir is not None else None
         self.load_masks = load_masks
         self.labels = table.label_indices()
         self.seed = seed
@@ -133,6 +138,9 @@ class LesionDataset(Dataset):
                 return hit
         image = read_image(rec["image_path"])
         mask = read_mask(mask_path, expected_hw=image.shape[:2]) if mask_path is not None else None
+        if self.focus is not None:
+            image = self.focus(image)
+            mask = None  # the focus changes geometry; classification does not use masks
         out = preprocess(image, self.config, mask=mask)
         if self.cache is not None:
             self.cache.put(rec["image_path"], mask_path, out.image, out.mask)

@@ -67,12 +67,21 @@ class BaseTask:
         self.normalize = model_normalization(model)
         return model
 
+    def focus(self):
+        """The segment-then-classify step of ``data.focus`` (None when off)."""
+        f = self.cfg.data.focus
+        if f.run is None:
+            return None
+        from dermkit.inference import LesionFocus
+
+        return LesionFocus(f.run, f.mode, f.margin)
+
     def _dataset(self, data: PreparedData, indices: np.ndarray, train: bool) -> LesionDataset:
         return LesionDataset(
             data.table, indices, preprocess_config=self.cfg.data.preprocess,
             transform=build_augment(self.cfg.augment) if train else None,
             normalize=self.normalize, cache_dir=self.cfg.data.cache_dir, load_masks=self.need_masks,
-            seed=self.cfg.train.seed,
+            seed=self.cfg.train.seed, focus=self.focus(),
         )
 
     def train_dataset(self, data: PreparedData) -> tuple[LesionDataset, np.ndarray | None]:
@@ -138,4 +147,117 @@ class SegmentationTask(BaseTask):
                 loader = DataLoader(ds, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
                 out[side] = self.evaluate(model, loader, loss_fn, device, prefix="")
                 out[side]["images"] = len(ds)
+        return out
+
+
+@register_task("classification")
+class ClassificationTask(BaseTask):
+    """Diagnosis classes; imbalance handled on the training side only; BMA selects checkpoints."""
+
+    need_labels = True
+
+    def prepare(self, run_dir: Path) -> PreparedData:
+        data = super().prepare(run_dir)
+        self.classes = data.table.classes
+        self.labels = data.table.label_indices()
+        return data
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {"num_classes": len(self.classes), "in_channels": 3, **self.cfg.model.kwargs}
+
+    def train_labels(self, data: PreparedData) -> np.ndarray:
+        return self.labels[data.indices("train")]
+
+    def build_loss(self, data: PreparedData) -> nn.Module:
+        from dermkit.data.sampling import class_weights
+        from dermkit.losses import create_loss
+
+        weights = class_weights(self.train_labels(data), len(self.classes), self.cfg.imbalance.class_weights)
+        kwargs = dict(self.cfg.loss.kwargs)
+        if self.cfg.imbalance.class_weights != "none":
+            kwargs["class_weights"] = weights.tolist()
+        return create_loss(self.cfg.loss.name, **kwargs)
+
+    def train_dataset(self, data: PreparedData) -> tuple[LesionDataset, np.ndarray | None]:
+        """Training rows, over-sampled (S1/S2 factors) and/or drawn with class-balancing weights."""
+        from dermkit.data.sampling import balancing_factors, oversample_indices, sampler_weights
+
+        imb = self.cfg.imbalance
+        indices = data.indices("train")
+        labels = self.labels[indices]
+        if imb.oversample is not None:
+            factors = balancing_factors(labels, self.classes) if imb.oversample == "balance" else imb.oversample
+            picked = oversample_indices(labels, self.classes, factors, seed=self.cfg.train.seed)
+            indices, labels = indices[picked], labels[picked]
+        weights = sampler_weights(labels, len(self.classes)) if imb.sampler == "weighted" else None
+        return self._dataset(data, indices, train=True), weights
+
+    @staticmethod
+    def forward(model: nn.Module, batch: dict[str, torch.Tensor]):
+        meta = batch["meta"] if getattr(model, "use_metadata", False) else None
+        return model(batch["image"], meta)
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], loss_fn: nn.Module) -> torch.Tensor:
+        return loss_fn(self.forward(model, batch).class_logits, batch["label"])
+
+    @torch.no_grad()
+    def collect(self, model, loader, device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(logits (N, C), labels (N,), table rows (N,)) over a loader."""
+        model.eval()
+        logits, labels, rows = [], [], []
+        for batch in loader:
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits.append(self.forward(model, batch).class_logits.float().cpu())
+            labels.append(batch["label"].cpu())
+            rows.append(batch["index"].cpu())
+        model.train()
+        return torch.cat(logits).numpy(), torch.cat(labels).numpy(), torch.cat(rows).numpy()
+
+    def evaluate(self, model, loader, loss_fn, device, prefix: str = "val_") -> dict[str, float]:
+        from dermkit.metrics.classification import accuracy, balanced_accuracy, macro_auc
+
+        logits, labels, _ = self.collect(model, loader, device)
+        with torch.no_grad():
+            loss = loss_fn(torch.from_numpy(logits).to(device), torch.from_numpy(labels).to(device)).item()
+        proba = torch.softmax(torch.from_numpy(logits), 1).numpy()
+        pred = proba.argmax(1)
+        return {
+            f"{prefix}loss": loss,
+            f"{prefix}accuracy": accuracy(labels, pred),
+            f"{prefix}bma": balanced_accuracy(labels, pred, len(self.classes)),
+            f"{prefix}macro_auc": macro_auc(labels, proba),
+        }
+
+    def final_metrics(self, model, data: PreparedData, run_dir: Path, device) -> dict[str, Any]:
+        """Validation/test metrics of the best checkpoint, plus calibration fitted on validation.
+
+        Temperature scaling and per-class BMA thresholds are fitted on the validation side only
+        and stored in ``RUN/calibration.json``; evaluation applies them when asked to.
+        """
+        from torch.utils.data import DataLoader
+
+        from dermkit.engine.rundir import write_json
+        from dermkit.metrics.calibration import fit_temperature
+        from dermkit.metrics.classification import fit_thresholds_for_bma
+
+        loss_fn = self.build_loss(data).to(device)
+        out: dict[str, Any] = {}
+        for side in ("val", "test"):
+            ds = self.eval_dataset(data, side)
+            if len(ds):
+                loader = DataLoader(ds, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
+                out[side] = self.evaluate(model, loader, loss_fn, device, prefix="")
+                out[side]["images"] = len(ds)
+        val = self.eval_dataset(data, "val")
+        if len(val):
+            loader = DataLoader(val, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
+            logits, labels, _ = self.collect(model, loader, device)
+            temperature = float(fit_temperature(logits, labels))
+            proba = torch.softmax(torch.from_numpy(logits / temperature), 1).numpy()
+            thresholds = fit_thresholds_for_bma(labels, proba)
+            write_json(run_dir / "calibration.json", {
+                "fitted_on": "val", "images": len(labels), "temperature": temperature,
+                "thresholds": [float(t) for t in thresholds], "classes": list(self.classes),
+            })
+            out["calibration"] = {"temperature": temperature}
         return out

@@ -1,35 +1,26 @@
 """Training losses: functional core, thin modules, one by-name factory for every task.
 
-Segmentation losses live in ``segmentation.py`` (which holds the registry ``LOSSES`` and
-``create_loss``), classification losses in ``classification.py``; their names are merged here
-into the same registry, and a name defined twice is an error.
+Segmentation losses live in ``segmentation.py``, classification losses in ``classification.py``;
+``registry.py`` merges their names into one ``create_loss`` (a name defined twice is an error).
 """
 
 from dermkit.losses.classification import (
-    CLASSIFICATION_LOSSES,
     CrossEntropyLoss,
     FocalLoss,
     cross_entropy,
     focal_loss,
 )
+from dermkit.losses.registry import LOSSES, create_loss, list_losses
 from dermkit.losses.segmentation import (
-    LOSSES,
     BCEDiceLoss,
     BinaryCrossEntropyLoss,
     DiceLoss,
     JaccardDistanceLoss,
     bce_dice_loss,
     bce_loss,
-    create_loss,
     dice_loss,
     jaccard_distance_loss,
-    list_losses,
 )
-
-for _name, _factory in CLASSIFICATION_LOSSES.items():
-    if _name in LOSSES and LOSSES[_name] is not _factory:
-        raise RuntimeError(f"loss name {_name!r} is registered twice")
-    LOSSES[_name] = _factory
 
 __all__ = [
     "BCEDiceLoss",
@@ -38,6 +29,7 @@ __all__ = [
     "DiceLoss",
     "FocalLoss",
     "JaccardDistanceLoss",
+    "LOSSES",
     "bce_dice_loss",
     "bce_loss",
     "create_loss",

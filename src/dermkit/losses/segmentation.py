@@ -24,7 +24,6 @@ Conventions (``p = sigmoid(logits)``, sums over the pixels of one image, ``s`` =
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Literal
 
@@ -32,7 +31,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dermkit.errors import ConfigError
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
@@ -237,38 +235,11 @@ def _weighted_dice(**kwargs: float | str) -> DiceLoss:
     return DiceLoss(**options)
 
 
-# name -> factory; "weighted_dice" is S3's preset (lesion 0.7, background 0.3)
-LOSSES: dict[str, Callable[..., nn.Module]] = {
+#: name -> factory; "weighted_dice" is S3's preset (lesion 0.7, background 0.3)
+SEGMENTATION_LOSSES: dict[str, Callable[..., nn.Module]] = {
     "jaccard": JaccardDistanceLoss,
     "dice": DiceLoss,
     "weighted_dice": _weighted_dice,
     "bce": BinaryCrossEntropyLoss,
     "bce_dice": BCEDiceLoss,
 }
-
-
-def list_losses() -> list[str]:
-    """Names accepted by :func:`create_loss`."""
-    return sorted(LOSSES)
-
-
-def create_loss(name: str, **kwargs: float | str) -> nn.Module:
-    """Build a segmentation loss module by name.
-
-    Args:
-        name: ``"jaccard"``, ``"dice"``, ``"weighted_dice"``, ``"bce"`` or ``"bce_dice"``.
-        **kwargs: Options of the module (e.g. ``smooth=1.0``, ``reduction="none"``).
-
-    Raises:
-        ConfigError: Unknown name (with a suggestion) or unsupported option.
-    """
-    if name not in LOSSES:
-        close = difflib.get_close_matches(name, list(LOSSES), n=1, cutoff=0.5)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown loss {name!r}.{hint} Available: {', '.join(list_losses())}.")
-    try:
-        return LOSSES[name](**kwargs)
-    except TypeError as err:
-        if "unexpected keyword argument" not in str(err):
-            raise
-        raise ConfigError(f"loss {name!r} got an unsupported option: {err}") from err

@@ -34,7 +34,9 @@ def _as_numpy(x: ArrayLike) -> NDArray[np.float64]:
     return np.asarray(x, dtype=np.float64)
 
 
-def _check(scores: ArrayLike, y_true: ArrayLike, role: str) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+def _check(
+    scores: ArrayLike, y_true: ArrayLike, role: str
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     s = _as_numpy(scores)
     y = _as_numpy(y_true)
     if s.ndim != 2:
@@ -70,7 +72,10 @@ def calibration_bins(proba: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> p
         conf = np.bincount(index, weights=confidence, minlength=n_bins) / count
         acc = np.bincount(index, weights=correct.astype(float), minlength=n_bins) / count
     return pd.DataFrame(
-        {"lower": edges[:-1], "upper": edges[1:], "count": count, "confidence": conf, "accuracy": acc}
+        {
+            "lower": edges[:-1], "upper": edges[1:], "count": count,
+            "confidence": conf, "accuracy": acc,
+        }  # fmt: skip
     )
 
 
@@ -130,7 +135,9 @@ def fit_temperature(logits: ArrayLike, y_true: ArrayLike) -> float:
         return float(np.mean(logsumexp(beta * z, axis=1) - beta * z_true))
 
     low, high = TEMPERATURE_BOUNDS
-    result = minimize_scalar(nll, bounds=(1 / high, 1 / low), method="bounded", options={"xatol": 1e-9})
+    result = minimize_scalar(
+        nll, bounds=(1 / high, 1 / low), method="bounded", options={"xatol": 1e-9}
+    )
     return float(1.0 / result.x)
 
 

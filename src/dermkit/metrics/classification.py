@@ -48,7 +48,8 @@ from scipy.stats import rankdata
 #: ISIC 2018 Task 3 CSV columns (after ``image``), in the challenge's order, -> dermkit class
 #: names (HAM10000 order is alphabetical: akiec, bcc, bkl, df, mel, nv, vasc).
 ISIC_TASK3_COLUMNS: dict[str, str] = {
-    "MEL": "mel", "NV": "nv", "BCC": "bcc", "AKIEC": "akiec", "BKL": "bkl", "DF": "df", "VASC": "vasc",
+    "MEL": "mel", "NV": "nv", "BCC": "bcc", "AKIEC": "akiec",
+    "BKL": "bkl", "DF": "df", "VASC": "vasc",
 }  # fmt: skip
 
 TABLE_COLUMNS = (
@@ -138,7 +139,9 @@ def per_class_recall(cm: NDArray[np.int64]) -> NDArray[np.float64]:
         return np.where(support > 0, np.diag(cm) / support, np.nan)
 
 
-def balanced_accuracy(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None) -> float:
+def balanced_accuracy(
+    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None
+) -> float:
     """Balanced multiclass accuracy: mean per-class recall over classes present in ``y_true``.
 
     A class with no true image has no recall (0 / 0). Counting it as 0 would punish a model
@@ -338,7 +341,9 @@ def _weighted_mean(values: NDArray[np.float64], weights: NDArray[np.int64]) -> f
     return float(np.sum(values[ok] * weights[ok]) / np.sum(weights[ok]))
 
 
-def predict_with_thresholds(proba: ArrayLike, thresholds: ArrayLike | None = None) -> NDArray[np.int64]:
+def predict_with_thresholds(
+    proba: ArrayLike, thresholds: ArrayLike | None = None
+) -> NDArray[np.int64]:
     """Class decisions ``argmax_c proba[:, c] / thresholds[c]``.
 
     A threshold is a per-class divisor: lowering ``thresholds[c]`` makes class ``c`` win more
@@ -516,7 +521,9 @@ def bootstrap_ci(
     t = np.asarray(y_true)
     p = np.asarray(proba)
     if p.shape[0] != t.shape[0]:
-        raise ValueError(f"y_true and proba must have the same length; got {t.shape[0]} and {p.shape[0]}")
+        raise ValueError(
+            f"y_true and proba must have the same length; got {t.shape[0]} and {p.shape[0]}"
+        )
     if t.shape[0] == 0:
         raise ValueError("no images to resample")
     if not 0.0 < alpha < 1.0:
@@ -544,7 +551,9 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-def roc_curves(y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str]) -> dict[str, pd.DataFrame]:
+def roc_curves(
+    y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str]
+) -> dict[str, pd.DataFrame]:
     """One-vs-rest ROC points per class, for plotting.
 
     Returns:
@@ -585,7 +594,9 @@ def write_isic_task3_csv(
     names = list(classes)
     expected = sorted(ISIC_TASK3_COLUMNS.values())
     if sorted(names) != expected or p.shape[1] != len(names):
-        raise ValueError(f"classes must be the 7 Task 3 classes {expected} (any order); got {names}")
+        raise ValueError(
+            f"classes must be the 7 Task 3 classes {expected} (any order); got {names}"
+        )
     if np.any((p < 0) | (p > 1)):
         raise ValueError("probabilities must be in [0, 1] (the scorer rejects others)")
     ids = [str(i).removesuffix(".jpg") for i in image_ids]

@@ -81,7 +81,7 @@ BACKBONES: Mapping[str, BackboneSpec] = MappingProxyType(
         ),
         "inception_resnet_v2": BackboneSpec(
             "inception_resnet_v2",
-            "mixed_7a, the 9+1 block8 units and conv2d_7b: 1088 ch (after the block17 repeats) kept",
+            "mixed_7a, the 9+1 block8 units and conv2d_7b: 1088 ch (block17 repeats) kept",
             input_size=299,
             min_input_size=75,
         ),
@@ -91,13 +91,13 @@ BACKBONES: Mapping[str, BackboneSpec] = MappingProxyType(
             "nasnetalarge",
             "reduction_cell_1, cells 12-17 and the final act: 2016 ch kept",
             input_size=331,
-            min_input_size=64,
         ),
         "mobilenetv2": BackboneSpec(
             "mobilenetv2_100", "blocks 5-6 (160/320-ch inverted residuals), conv_head: 96 ch kept"
         ),
         "mobilenetv3_small": BackboneSpec(
-            "mobilenetv3_small_100", "blocks 4-5 (96-ch IRs, 1x1 conv to 576), conv_head: 48 ch kept"
+            "mobilenetv3_small_100",
+            "blocks 4-5 (96-ch IRs, 1x1 conv to 576), conv_head: 48 ch kept",
         ),
         "mobilenetv3_large": BackboneSpec(
             "mobilenetv3_large_100",
@@ -111,7 +111,9 @@ BACKBONES: Mapping[str, BackboneSpec] = MappingProxyType(
         ),
         # Keras ResNet50V2 is pre-activation with batch norm: timm resnetv2_50 (BiT's
         # resnetv2_50x1_bit uses group norm and weight standardisation instead)
-        "resnet50v2": BackboneSpec("resnetv2_50", "stages.3 (3 blocks) and the final norm: 1024 ch kept"),
+        "resnet50v2": BackboneSpec(
+            "resnetv2_50", "stages.3 (3 blocks) and the final norm: 1024 ch kept"
+        ),
         "test_efficientnet": BackboneSpec("test_efficientnet", "the stride-32 stage: 48 ch kept"),
         "test_resnet": BackboneSpec("test_resnet", "layer4: 192 ch kept"),
     }

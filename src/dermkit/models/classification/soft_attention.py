@@ -24,15 +24,25 @@ concatenate -> ReLU -> Dropout(0.5). Max pooling acts per channel, so pooling
 calls the layer with ``concat_with_x=False`` and concatenates after pooling: same tensor,
 same channel order). Pooling uses ``ceil_mode=True``, matching Keras ``padding="same"`` on odd
 sizes.
+
+The S4 classifier is one registered entry, ``softattention_s4(backbone=...)``: recipes pick the
+backbone (``"inception_resnet_v2"``, ``"densenet201"``, ``"mobilenetv3_large"``, ...) in their
+model kwargs instead of per-backbone aliases (one name per thing).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from dermkit.data.metadata import METADATA_DIM
+from dermkit.models.classification.backbones import build_backbone, resolve_backbone
+from dermkit.models.classification.metadata import MetadataFusionHead, check_classifier_inputs
+from dermkit.models.outputs import ClassificationOutput
+from dermkit.models.registry import register_model
 
 
 class SoftAttentionOutput(NamedTuple):
@@ -49,7 +59,9 @@ class SoftAttentionOutput(NamedTuple):
     maps: Tensor
 
 
-def soft_attention(t: Tensor, weight: Tensor, bias: Tensor | None, gamma: Tensor) -> SoftAttentionOutput:
+def soft_attention(
+    t: Tensor, weight: Tensor, bias: Tensor | None, gamma: Tensor
+) -> SoftAttentionOutput:
     """Functional soft attention.
 
     Args:
@@ -130,3 +142,87 @@ class SoftAttentionBlock(nn.Module):
         # pooling concat(t, g*a*t) == concat(pool(t), pool(g*a*t)): max-pool is per channel
         pooled = F.max_pool2d(attended.features, 2, ceil_mode=True)  # (B, 2d, h/2, w/2)
         return self.dropout(F.relu(pooled)), attended.alpha
+
+
+# --- S4 classifier ---------------------------------------------------------------------------
+
+
+class SoftAttentionClassifier(nn.Module):
+    """S4: backbone cut before its last stage -> soft-attention block -> GAP -> fusion head.
+
+    After the block, features are global-average-pooled (the S4-lineage Keras code we checked
+    uses ``GlobalAveragePooling2D``; Datta's IRv2 model flattens instead). Pooling keeps the
+    model size-agnostic and the head small (``2d`` features, e.g. 2176 for IRv2).
+
+    Args:
+        backbone: A :data:`~dermkit.models.classification.backbones.BACKBONES` name (S4:
+            ``densenet201``, ``inception_resnet_v2``, ``resnet50``, ``resnet152``,
+            ``nasnetalarge``, ``mobilenetv2``, ``mobilenetv3_small``, ``mobilenetv3_large``;
+            default ``efficientnet_lite0``, whose ImageNet weights ship offline) or a timm name.
+        num_classes: Classes (7 for HAM10000).
+        in_channels: 1 or 3.
+        pretrained: ImageNet backbone weights.
+        use_metadata: Fuse the metadata vector (S4: yes).
+        metadata_dim: Metadata vector length.
+        metadata_hidden: Metadata dense width (S4: 4096).
+        metadata_dropout: Dropout after the metadata dense layer.
+        num_heads: Soft-attention maps K (reference: 16).
+        dropout: Dropout of the attention block (S4: 0.5).
+        freeze_first: Freeze the first N parameter-holding backbone layers.
+
+    ``forward`` returns :class:`ClassificationOutput` whose ``attention`` is the summed
+    softmax map ``alpha`` at the cut's resolution (H/16, W/16), divided by its per-image
+    maximum so it lies in ``(0, 1]`` (:func:`normalize_attention`).
+    """
+
+    def __init__(
+        self,
+        backbone: str = "efficientnet_lite0",
+        num_classes: int = 7,
+        in_channels: int = 3,
+        pretrained: bool = True,
+        use_metadata: bool = False,
+        metadata_dim: int = METADATA_DIM,
+        metadata_hidden: int = 4096,
+        metadata_dropout: float = 0.0,
+        num_heads: int = 16,
+        dropout: float = 0.5,
+        freeze_first: int = 0,
+    ):
+        super().__init__()
+        spec = resolve_backbone(backbone)
+        self.backbone, channels, _, self.pretrained_cfg = build_backbone(
+            backbone, pretrained, in_channels, freeze_first, output="cut"
+        )
+        self.block = SoftAttentionBlock(channels, num_heads, dropout)
+        self.head = MetadataFusionHead(
+            self.block.out_channels,
+            num_classes,
+            use_metadata,
+            metadata_hidden,
+            metadata_dropout,
+            metadata_dim,
+        )
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.input_stride = 1  # any size >= min_input_size (timm pads odd sizes)
+        self.min_input_size = spec.min_input_size
+        self.use_metadata = use_metadata
+        self.metadata_dim = metadata_dim
+
+    def forward(self, image: Tensor, meta: Tensor | None = None) -> ClassificationOutput:
+        """``image`` (B, C, H, W), ``meta`` (B, metadata_dim) or None."""
+        check_classifier_inputs(self, image, meta, min_size=self.min_input_size)
+        t = self.backbone(image)  # (B, d, H/16, W/16)
+        features, alpha = self.block(t)  # (B, 2d, H/32, W/32), (B, 1, H/16, W/16)
+        logits = self.head(features.mean(dim=(2, 3)), meta)  # GAP -> (B, num_classes)
+        return ClassificationOutput(class_logits=logits, attention=normalize_attention(alpha))
+
+
+@register_model(
+    task="classification",
+    default_cfg={"input_size": (3, 224, 224), "paper": "S4", "backbone": "efficientnet_lite0"},
+)
+def softattention_s4(**kwargs: Any) -> SoftAttentionClassifier:
+    """S4 backbone + soft attention + metadata; pick the backbone with ``backbone=...``."""
+    return SoftAttentionClassifier(**kwargs)

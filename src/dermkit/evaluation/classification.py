@@ -1,0 +1,140 @@
+"""Evaluate one or more classification runs on a data set, honestly.
+
+Predictions (optionally with test-time augmentation) are averaged over runs (an ensemble), then
+optionally calibrated with the validation-fitted temperature and per-class thresholds of the run.
+Written to the output folder: ``metrics.json`` (with bootstrap 95% intervals that resample
+lesions), ``per_class.csv``, ``confusion_matrix.csv/.png``, ``roc.png``, ``reliability.png``,
+``predictions_isic.csv`` (ISIC 2018 Task 3 format) and ``predictions.csv``. When the data set
+only labels melanoma (ISIC 2017), the melanoma-vs-rest view is reported instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from dermkit.data.dataset import LesionDataset
+from dermkit.data.records import HAM10000_CLASSES, LesionTable
+from dermkit.engine.rundir import write_json
+from dermkit.errors import DataError
+from dermkit.inference import LoadedRun, calibration_of, class_logits
+from dermkit.metrics.calibration import expected_calibration_error, reliability_diagram
+from dermkit.metrics.classification import (
+    balanced_accuracy, bootstrap_ci, classification_report, macro_auc, melanoma_view, plot_confusion_matrix,
+    plot_roc, write_isic_task3_csv,
+)
+
+MELANOMA_NAMES = ("mel", "melanoma")
+
+
+def predict_logits(run: LoadedRun, table: LesionTable, indices: np.ndarray, tta: bool, batch_size: int = 32,
+                   num_workers: int = 2, progress: bool = True) -> np.ndarray:
+    """(N, C) logits of ``run`` for the rows ``indices`` of ``table`` (in that order)."""
+    f = run.cfg.data.focus
+    focus = None
+    if f.run:
+        from dermkit.inference import LesionFocus
+
+        focus = LesionFocus(f.run, f.mode, f.margin)
+    ds = LesionDataset(table, indices, preprocess_config=run.cfg.data.preprocess,
+                       normalize=(tuple(run.mean), tuple(run.std)), cache_dir=run.cfg.data.cache_dir,
+                       load_masks=False, focus=focus)
+    out = []
+    for batch in tqdm(DataLoader(ds, batch_size=batch_size, num_workers=num_workers), desc="classifying",
+                      disable=not progress, leave=False):
+        out.append(class_logits(run, batch["image"].to(run.device), batch["meta"].to(run.device), tta).cpu())
+    return torch.cat(out).numpy()
+
+
+def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarray, tta: bool | None,
+                   calibrate: bool, progress: bool = True) -> np.ndarray:
+    """Mean over runs of each run's (temperature-scaled when ``calibrate``) probabilities."""
+    probas = []
+    for run in runs:
+        logits = predict_logits(run, table, indices, run.cfg.inference.tta if tta is None else tta, progress=progress)
+        temperature = calibration_of(run)["temperature"] if calibrate else 1.0
+        probas.append(torch.softmax(torch.from_numpy(logits) / temperature, 1).numpy())
+    return np.mean(probas, axis=0)
+
+
+def _check_runs(runs: list[LoadedRun]) -> list[str]:
+    classes = runs[0].classes
+    for run in runs[1:]:
+        if run.classes != classes:
+            raise DataError(f"runs disagree on classes: {run.run_dir} has {run.classes}, {runs[0].run_dir} has {classes}")
+    return classes
+
+
+def evaluate_classification(
+    runs: list[LoadedRun], table: LesionTable, out_dir: str | Path, indices: np.ndarray | None = None,
+    tta: bool | None = None, calibrate: bool = True, n_boot: int = 1000, progress: bool = True,
+) -> dict[str, Any]:
+    """Score ``runs`` (one, or an ensemble) on ``table``; returns what ``metrics.json`` holds."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    classes = _check_runs(runs)
+    records = table.records
+    if indices is None:
+        indices = np.flatnonzero(records["label"].notna().to_numpy())
+    if len(indices) == 0:
+        raise DataError(f"{table.root}: no labelled images to evaluate")
+    proba = ensemble_proba(runs, table, indices, tta, calibrate, progress)
+    ids = records["image_id"].iloc[indices].astype(str).tolist()
+    groups = records["lesion_id"].iloc[indices].astype(str).to_numpy()
+    if set(classes) == set(HAM10000_CLASSES):
+        write_isic_task3_csv(out_dir / "predictions_isic.csv", ids, proba, classes)
+    pd.DataFrame(proba, columns=classes).assign(image_id=ids, label=records["label"].iloc[indices].tolist()).to_csv(
+        out_dir / "predictions.csv", index=False)
+    metrics: dict[str, Any] = {"images": len(indices), "lesions": int(len(set(groups))), "data": str(table.root),
+                               "runs": [str(r.run_dir) for r in runs], "tta": tta, "calibrated": calibrate}
+    if tuple(table.classes) == tuple(classes):
+        metrics.update(_multiclass(runs, proba, table.label_indices()[indices], groups, classes, calibrate, n_boot,
+                                   out_dir))
+    else:
+        metrics.update(_melanoma_only(proba, table, indices, classes))
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _multiclass(runs, proba, y, groups, classes, calibrate, n_boot, out_dir) -> dict[str, Any]:
+    thresholds = calibration_of(runs[0]).get("thresholds") if calibrate and len(runs) == 1 else None
+    report = classification_report(y, proba, classes)
+    result: dict[str, Any] = {k: v for k, v in report.items() if k not in ("per_class", "confusion_matrix")}
+    if thresholds is not None:
+        tuned = classification_report(y, proba, classes, thresholds=thresholds)
+        result["with_thresholds"] = {k: tuned[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")}
+    report["per_class"].to_csv(out_dir / "per_class.csv")
+    cm = report["confusion_matrix"]
+    pd.DataFrame(cm, index=classes, columns=classes).to_csv(out_dir / "confusion_matrix.csv")
+    plot_confusion_matrix(cm, classes, out_dir / "confusion_matrix.png")
+    plot_roc(y, proba, classes, out_dir / "roc.png")
+    reliability_diagram(proba, y, out_dir / "reliability.png")
+    result["ece"] = expected_calibration_error(proba, y)
+    n = len(classes)
+    result["ci95"] = {
+        "balanced_accuracy": bootstrap_ci(y, proba, groups, lambda t, p: balanced_accuracy(t, p.argmax(1), n), n_boot),
+        "macro_auc": bootstrap_ci(y, proba, groups, macro_auc, n_boot),
+    }
+    mel = next((c for c in MELANOMA_NAMES if c in classes), None)
+    if mel is not None:
+        result["melanoma_vs_rest"] = melanoma_view(y == classes.index(mel), proba[:, classes.index(mel)])
+    return result
+
+
+def _melanoma_only(proba, table, indices, classes) -> dict[str, Any]:
+    """Data labelled only melanoma / not melanoma: score the run's melanoma probability."""
+    mel_run = next((c for c in MELANOMA_NAMES if c in classes), None)
+    mel_data = next((c for c in MELANOMA_NAMES if c in table.classes), None)
+    if mel_run is None or mel_data is None:
+        raise DataError(
+            f"{table.root}: its classes {list(table.classes)} differ from the run's {classes}, and one of them has "
+            "no melanoma class, so neither the multiclass nor the melanoma-vs-rest view applies"
+        )
+    y = (table.records["label"].iloc[indices] == mel_data).to_numpy()
+    return {"melanoma_vs_rest": melanoma_view(y, proba[:, classes.index(mel_run)])}
