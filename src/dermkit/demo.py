@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dermkit.data.check import check_table
 from dermkit.data.readers import load_table
 from dermkit.data.splits import save_split, split_summary, split_table, verify_split
 from dermkit.engine.rundir import write_json
+from dermkit.evaluation.report import demo_report
 
 log = logging.getLogger("dermkit.demo")
 
@@ -86,8 +89,64 @@ def train_and_evaluate_segmenter(root: Path, split_file: Path, out: Path, seed: 
             "curves": str(run_dir / "curves.png"), "gallery": str(run_dir / "eval-test" / "worst_cases.png")}
 
 
+def example_predictions(run, table, indices, path: Path, n: int = 8) -> Path:
+    """A gallery of test images with the true class, the prediction and its probability."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dermkit.data.io import read_image
+    from dermkit.inference import diagnose
+
+    picked = indices[np.linspace(0, len(indices) - 1, min(n, len(indices))).astype(int)]
+    fig, axes = plt.subplots(2, -(-len(picked) // 2), figsize=(3 * -(-len(picked) // 2), 6.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, row in zip(axes.flat, picked):
+        image = read_image(table.records["image_path"].iloc[row])
+        result = diagnose(run, image, table.metadata(int(row)))
+        truth = table.records["label"].iloc[row]
+        ax.imshow(image)
+        if result.attention is not None:
+            ax.imshow(result.attention, cmap="jet", alpha=0.35)
+        colour = "green" if result.predicted == truth else "red"
+        ax.set_title(f"true {truth}\npred {result.predicted} ({result.confidence:.0%})", fontsize=8, color=colour)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def train_and_evaluate_classifier(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
+                                  progress: bool) -> dict[str, Any]:
+    """Train the default classifier with the demo's split; score its test side (TTA, calibrated)."""
+    from dermkit.config import load_config
+    from dermkit.data.splits import load_split, side_indices
+    from dermkit.engine.trainer import fit
+    from dermkit.evaluation.classification import evaluate_classification
+    from dermkit.inference import load_run
+
+    cfg = load_config(CONFIGS / "cls_default.yaml",
+                      [f"data.path={root}", f"data.split.file={split_file}", f"train.seed={seed}", *overrides])
+    run_dir = out / "classification"
+    final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
+    table = load_table(root)
+    test = side_indices(table, load_split(split_file, table), "test")
+    run = load_run(run_dir)
+    eval_dir = run_dir / "eval-test"
+    metrics = evaluate_classification([run], table, eval_dir, indices=test, n_boot=200, progress=progress)
+    example_predictions(run, table, test, eval_dir / "examples.png")
+    keep = ("images", "accuracy", "balanced_accuracy", "macro_auc", "macro_f1", "ece")
+    return {"run": str(run_dir), "best_epoch": final["best_epoch"], "val_bma": final["best_value"],
+            "test": {k: metrics[k] for k in keep}, "ci95": metrics["ci95"],
+            "curves": str(run_dir / "curves.png"), "per_class_csv": str(eval_dir / "per_class.csv"),
+            "confusion_png": str(eval_dir / "confusion_matrix.png"), "roc_png": str(eval_dir / "roc.png"),
+            "reliability_png": str(eval_dir / "reliability.png"), "examples_png": str(eval_dir / "examples.png")}
+
+
 def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, progress: bool = True,
-             seg_overrides: list[str] | None = None) -> DemoResult:
+             seg_overrides: list[str] | None = None, cls_overrides: list[str] | None = None) -> DemoResult:
     """Run the main job into ``out``; returns what it printed as a summary dict."""
     from dermkit.data.synthetic import write_synthetic_dataset
 
@@ -123,5 +182,11 @@ def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, p
     if table.has_masks:
         s["segmentation"] = train_and_evaluate_segmenter(data, out / "split.csv", out, seed, seg_overrides or [], progress)
         write_json(out / "summary.json", s)
+    if table.has_labels:
+        s["classification"] = train_and_evaluate_classifier(data, out / "split.csv", out, seed, cls_overrides or [],
+                                                            progress)
+        write_json(out / "summary.json", s)
+    s["report"] = str(demo_report(out, s))
+    write_json(out / "summary.json", s)
     return result
 

@@ -36,4 +36,9 @@ def demo(
         console.print(f"[bold]segmentation[/] ({seg['run']}): test Dice {t['dice']:.3f}, Jaccard {t['jaccard']:.3f}, "
                       f"thresholded Jaccard {t['threshold_jaccard']:.3f} on {t['images']} images")
         console.print(f"  curves: {seg['curves']}\n  overlay gallery: {seg['gallery']}")
-    console.print(f"[bold green]demo finished[/]: {out}/summary.json")
+    if "classification" in s:
+        c = s["classification"]
+        t = c["test"]
+        console.print(f"[bold]classification[/] ({c['run']}): test BMA {t['balanced_accuracy']:.3f}, macro AUC "
+                      f"{t['macro_auc']:.3f}, accuracy {t['accuracy']:.3f}, ECE {t['ece']:.3f} on {t['images']} images")
+    console.print(f"[bold green]demo finished[/]. Report: {s['report']}")

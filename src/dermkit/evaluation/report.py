@@ -37,6 +37,19 @@ def _kv(pairs: dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
+def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A DataFrame as a GitHub Markdown table (floats rounded, NaN/None as "-")."""
+    def cell(v: Any) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return "-"
+        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body]) + "\n"
+
+
 def write_report(path: Path, title: str, sections: list[tuple[str, list[str]]]) -> Path:
     """Write ``sections`` [(heading, [html fragments])] as one HTML file."""
     body = "".join(f"<h2>{html.escape(h)}</h2>{''.join(parts)}" for h, parts in sections)

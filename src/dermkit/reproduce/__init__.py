@@ -1,0 +1,1 @@
+"""Reproduction studies: published protocols re-run beside honest ones."""

@@ -1,0 +1,82 @@
+"""Classification through the shared engine: imbalance handling, metadata, calibration, evaluation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dermkit.config import load_config
+from dermkit.data.readers import load_table
+from dermkit.data.splits import load_split, side_indices
+from dermkit.engine.trainer import Trainer, fit
+from dermkit.evaluation.classification import evaluate_classification
+from dermkit.inference import diagnose, load_run
+
+TINY = ["data.preprocess.size=[32, 32]", "data.num_workers=0", "data.cache_dir=null", "train.batch_size=16",
+        "train.epochs=2", "augment.hflip=true", "loss.name=cross_entropy"]
+
+
+def cls_config(data, *extra):
+    return load_config(None, [*TINY, f"data.path={data}", *extra], base={"task": "classification", "recipe": "tiny"})
+
+
+def test_oversampling_and_weights_use_training_side_only(synthetic_root, tmp_path):
+    cfg = cls_config(synthetic_root, "model.name=deepconvnet_s2", "model.kwargs.input_size=[32, 32]",
+                     "imbalance.oversample={df: 5, vasc: 3}", "imbalance.class_weights=balanced")
+    trainer = Trainer(cfg, tmp_path / "run", progress=False)
+    trainer._setup()
+    task, data = trainer.task, trainer.data
+    train_rows = data.indices("train")
+    labels = task.labels[train_rows]
+    served = task.labels[trainer.train_set.indices]
+    df, vasc = data.table.classes.index("df"), data.table.classes.index("vasc")
+    assert (served == df).sum() == 5 * (labels == df).sum()
+    assert (served == vasc).sum() == 3 * (labels == vasc).sum()
+    assert set(trainer.train_set.indices) <= set(train_rows)  # nothing from val/test is over-sampled
+    counts = np.bincount(labels, minlength=len(data.table.classes))
+    expected = np.where(counts > 0, counts.sum() / (len(counts) * np.maximum(counts, 1)), 0)
+    np.testing.assert_allclose(trainer.loss_fn.class_weights.cpu().numpy(), expected, rtol=1e-6)
+
+
+def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
+    run_dir = tmp_path / "run"
+    final = fit(cls_config(synthetic_root, "model.name=timm_classifier", "model.kwargs.model_name=test_efficientnet",
+                           "model.kwargs.pretrained=false", "model.kwargs.use_metadata=true",
+                           "imbalance.sampler=weighted"), run_dir, progress=False)
+    assert {"accuracy", "bma", "macro_auc"} <= set(final["test"])
+    cal = json.loads((run_dir / "calibration.json").read_text())
+    assert cal["fitted_on"] == "val" and cal["temperature"] > 0 and len(cal["thresholds"]) == 7
+
+    run = load_run(run_dir)
+    table = load_table(synthetic_root)
+    test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
+    out = tmp_path / "eval"
+    metrics = evaluate_classification([run], table, out, indices=test, tta=True, n_boot=50, progress=False)
+    for name in ("metrics.json", "per_class.csv", "confusion_matrix.csv", "confusion_matrix.png", "roc.png",
+                 "reliability.png", "predictions_isic.csv", "predictions.csv"):
+        assert (out / name).exists(), name
+    assert metrics["images"] == len(test)
+    lo, hi = metrics["ci95"]["balanced_accuracy"]
+    assert lo <= metrics["balanced_accuracy"] <= hi
+    assert 0 <= metrics["ece"] <= 1 and "melanoma_vs_rest" in metrics
+    ensemble = evaluate_classification([run, run], table, tmp_path / "ens", indices=test, tta=False, n_boot=20,
+                                       progress=False)
+    assert ensemble["runs"] == [str(run_dir)] * 2
+
+    from dermkit.data.io import read_image
+
+    result = diagnose(run, read_image(table.records["image_path"].iloc[test[0]]), table.metadata(int(test[0])))
+    assert result.probabilities.shape == (7,) and abs(result.probabilities.sum() - 1) < 1e-5
+    assert result.predicted in run.classes and 0 < result.confidence <= 1
+
+
+def test_metadata_model_without_meta_is_an_error(synthetic_root, tmp_path):
+    from dermkit.models import create_model
+
+    model = create_model("timm_classifier", model_name="test_efficientnet", pretrained=False, use_metadata=True)
+    import torch
+
+    with pytest.raises(ValueError, match="meta"):
+        model(torch.zeros(1, 3, 32, 32), None)
