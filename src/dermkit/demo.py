@@ -68,21 +68,28 @@ def preprocess_gallery(table, out_path: Path, n: int = 4) -> Path:
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-def train_and_evaluate_segmenter(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
-                                 progress: bool) -> dict[str, Any]:
-    """Train the default segmenter on ``root`` with the demo's split; score its test side."""
+def _fit_recipe(recipe: str, root: Path, split_file: Path, run_dir: Path, seed: int, overrides: list[str],
+                progress: bool):
+    """Train ``configs/<recipe>.yaml`` on ``root`` with the demo's split (resuming a stopped run)."""
     from dermkit.config import load_config
     from dermkit.data.splits import load_split, side_indices
     from dermkit.engine.trainer import fit
+
+    cfg = load_config(CONFIGS / f"{recipe}.yaml",
+                      [f"data.path={root}", f"data.split.file={split_file}", f"train.seed={seed}", *overrides])
+    final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
+    table = load_table(root)
+    return final, table, side_indices(table, load_split(split_file, table), "test")
+
+
+def train_and_evaluate_segmenter(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
+                                 progress: bool) -> dict[str, Any]:
+    """Train the default segmenter on ``root`` with the demo's split; score its test side."""
     from dermkit.evaluation.segmentation import evaluate_segmentation
     from dermkit.inference import load_run
 
-    cfg = load_config(CONFIGS / "seg_default.yaml",
-                      [f"data.path={root}", f"data.split.file={split_file}", f"train.seed={seed}", *overrides])
     run_dir = out / "segmentation"
-    final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
-    table = load_table(root)
-    test = side_indices(table, load_split(split_file, table), "test")
+    final, table, test = _fit_recipe("seg_default", root, split_file, run_dir, seed, overrides, progress)
     metrics = evaluate_segmentation(load_run(run_dir), table, run_dir / "eval-test", indices=test, progress=progress)
     return {"run": str(run_dir), "best_epoch": final["best_epoch"], "val_dice": final["best_value"],
             "test": {k: metrics[k] for k in ("images", "dice", "jaccard", "threshold_jaccard")},
@@ -121,18 +128,11 @@ def example_predictions(run, table, indices, path: Path, n: int = 8) -> Path:
 def train_and_evaluate_classifier(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
                                   progress: bool) -> dict[str, Any]:
     """Train the default classifier with the demo's split; score its test side (TTA, calibrated)."""
-    from dermkit.config import load_config
-    from dermkit.data.splits import load_split, side_indices
-    from dermkit.engine.trainer import fit
     from dermkit.evaluation.classification import evaluate_classification
     from dermkit.inference import load_run
 
-    cfg = load_config(CONFIGS / "cls_default.yaml",
-                      [f"data.path={root}", f"data.split.file={split_file}", f"train.seed={seed}", *overrides])
     run_dir = out / "classification"
-    final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
-    table = load_table(root)
-    test = side_indices(table, load_split(split_file, table), "test")
+    final, table, test = _fit_recipe("cls_default", root, split_file, run_dir, seed, overrides, progress)
     run = load_run(run_dir)
     eval_dir = run_dir / "eval-test"
     metrics = evaluate_classification([run], table, eval_dir, indices=test, n_boot=200, progress=progress)

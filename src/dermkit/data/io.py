@@ -29,13 +29,17 @@ class ImageError(DataError):
         self.path = str(path)
 
 
-def _open(path: str | Path) -> Image.Image:
-    """Open and fully decode ``path`` (PIL decodes lazily; truncation only shows on load)."""
-    path = Path(path)
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise ImageError("missing_file", path, "file not found; check the path or re-download the data set")
     if path.stat().st_size == 0:
         raise ImageError("empty_file", path, "file is empty (0 bytes); re-copy or re-download it, or exclude it")
+
+
+def _open(path: str | Path) -> Image.Image:
+    """Open and fully decode ``path`` (PIL decodes lazily; truncation only shows on load)."""
+    path = Path(path)
+    _check_file(path)
     try:
         img = Image.open(path)
         img.load()
@@ -91,10 +95,7 @@ def read_mask(path: str | Path, expected_hw: tuple[int, int] | None = None) -> n
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) from the header only; raises like :func:`read_image` if unreadable."""
     path = Path(path)
-    if not path.exists():
-        raise ImageError("missing_file", path, "file not found; check the path or re-download the data set")
-    if path.stat().st_size == 0:
-        raise ImageError("empty_file", path, "file is empty (0 bytes); re-copy or re-download it, or exclude it")
+    _check_file(path)
     try:
         with Image.open(path) as img:
             return img.size

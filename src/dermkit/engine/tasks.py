@@ -94,6 +94,22 @@ class BaseTask:
     def monitor_mode(self, monitor: str) -> str:
         return "min" if monitor.endswith("loss") else "max"
 
+    def eval_loader(self, data: PreparedData, side: str):
+        from torch.utils.data import DataLoader
+
+        ds = self.eval_dataset(data, side)
+        return DataLoader(ds, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
+
+    def final_metrics(self, model, data: PreparedData, run_dir: Path, device) -> dict[str, Any]:
+        """Validation and test metrics of the (best) model, at model resolution."""
+        loss_fn = self.build_loss(data).to(device)
+        out: dict[str, Any] = {}
+        for side in ("val", "test"):
+            loader = self.eval_loader(data, side)
+            if len(loader.dataset):
+                out[side] = {**self.evaluate(model, loader, loss_fn, device, prefix=""), "images": len(loader.dataset)}
+        return out
+
 
 @register_task("segmentation")
 class SegmentationTask(BaseTask):
@@ -136,18 +152,6 @@ class SegmentationTask(BaseTask):
             f"{prefix}threshold_jaccard": float(threshold_jaccard(jac_all).mean()),
         }
 
-    def final_metrics(self, model, data: PreparedData, run_dir: Path, device) -> dict[str, Any]:
-        from torch.utils.data import DataLoader
-
-        loss_fn = self.build_loss(data).to(device)
-        out: dict[str, Any] = {}
-        for side in ("val", "test"):
-            ds = self.eval_dataset(data, side)
-            if len(ds):
-                loader = DataLoader(ds, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
-                out[side] = self.evaluate(model, loader, loss_fn, device, prefix="")
-                out[side]["images"] = len(ds)
-        return out
 
 
 @register_task("classification")
@@ -234,23 +238,13 @@ class ClassificationTask(BaseTask):
         Temperature scaling and per-class BMA thresholds are fitted on the validation side only
         and stored in ``RUN/calibration.json``; evaluation applies them when asked to.
         """
-        from torch.utils.data import DataLoader
-
         from dermkit.engine.rundir import write_json
         from dermkit.metrics.calibration import fit_temperature
         from dermkit.metrics.classification import fit_thresholds_for_bma
 
-        loss_fn = self.build_loss(data).to(device)
-        out: dict[str, Any] = {}
-        for side in ("val", "test"):
-            ds = self.eval_dataset(data, side)
-            if len(ds):
-                loader = DataLoader(ds, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
-                out[side] = self.evaluate(model, loader, loss_fn, device, prefix="")
-                out[side]["images"] = len(ds)
-        val = self.eval_dataset(data, "val")
-        if len(val):
-            loader = DataLoader(val, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
+        out = super().final_metrics(model, data, run_dir, device)
+        loader = self.eval_loader(data, "val")
+        if len(loader.dataset):
             logits, labels, _ = self.collect(model, loader, device)
             temperature = float(fit_temperature(logits, labels))
             proba = torch.softmax(torch.from_numpy(logits / temperature), 1).numpy()

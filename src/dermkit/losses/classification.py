@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dermkit.losses.segmentation import _reduce  # one reduction rule for every loss
+
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
 ClassWeights = Sequence[float] | Tensor | None
@@ -149,12 +151,6 @@ def focal_loss(
     return _reduce(w_t * per_image, reduction)
 
 
-def _reduce(per_image: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return per_image.mean()
-    if reduction == "sum":
-        return per_image.sum()
-    return per_image  # (B,)
 
 
 # --- thin modules: options only ---------------------------------------------------------------
