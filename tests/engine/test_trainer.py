@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -89,15 +90,45 @@ def test_nan_loss_stops_with_clear_message(synthetic_root, tmp_path, monkeypatch
     assert (tmp_path / "run" / "checkpoints" / "diverged.pt").exists()
 
 
-def test_bad_file_fails_fast_or_is_excluded_and_recorded(synthetic_root, tmp_path):
+def _truncate(path: Path) -> Path:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    return path
+
+
+def _empty(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+def _text(path: Path) -> Path:
+    path.write_text("this is not a JPEG")
+    return path
+
+
+def _wrong_mask(path: Path) -> Path:
+    from PIL import Image
+
+    mask = path.parent.parent / "HAM10000_segmentations_lesion_tschandl" / f"{path.stem}_segmentation.png"
+    Image.new("L", (10, 7), 255).save(mask)
+    return mask
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "reason"),
+    [(_truncate, "image data is truncated"), (_empty, "file is empty"), (_text, "not a readable image"),
+     (_wrong_mask, r"is 10x7 \(WxH\)")],
+    ids=["truncated_jpeg", "zero_bytes", "text_named_jpg", "mask_wrong_size"],
+)
+def test_bad_file_fails_fast_or_is_excluded_and_recorded(synthetic_root, tmp_path, corrupt, reason):
     data = tmp_path / "data"
     shutil.copytree(synthetic_root, data)
     victim = sorted((data / "HAM10000_images").glob("*.jpg"))[3]
-    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 3])  # truncated JPEG
-    with pytest.raises(DataError, match=r"(?s)data check found 1 problem:.*SYN_\d+\.jpg: image data is truncated.*on_bad_files=exclude"):
+    bad_file = corrupt(victim)
+    with pytest.raises(DataError, match=rf"(?s)data check found 1 problem:.*{bad_file.name}.*{reason}.*on_bad_files=exclude"):
         fit(tiny_config(data, "train.epochs=1"), tmp_path / "fail", progress=False)
+    assert (tmp_path / "fail" / "data_check.md").exists()
     fit(tiny_config(data, "train.epochs=1", "data.on_bad_files=exclude"), tmp_path / "ok", progress=False)
     excluded = (tmp_path / "ok" / "excluded.csv").read_text()
-    assert victim.stem in excluded and "truncated" in excluded
+    assert victim.stem in excluded and re.search(reason, excluded)
     split = (tmp_path / "ok" / "split.csv").read_text()
     assert victim.stem not in split
