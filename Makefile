@@ -1,6 +1,8 @@
 # Two entry points: `make demo` (the main job on synthetic data) and `make test`.
 # Both create .venv when missing and install from requirements.lock; the stamp file makes the
 # second run a no-op unless pyproject.toml or requirements.lock changed.
+SHELL := bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -11,8 +13,9 @@ STAMP  := $(VENV)/.dermkit-installed
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -r requirements.lock
-	$(PIP) install --no-deps --no-build-isolation -e .
+	@echo "installing dermkit and its pinned dependencies into $(VENV) (first time: a few minutes)"
+	$(PIP) install -r requirements.lock 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	$(PIP) install --no-deps --no-build-isolation -e . 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	@touch $@
 
 install: $(STAMP)
@@ -24,7 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
 
 bench: $(STAMP)
-	$(PY) -m pytest benchmarks $(ARGS)
+	$(PY) -m pytest benchmarks/bench_synthetic.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

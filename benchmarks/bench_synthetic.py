@@ -2,7 +2,7 @@
 
 Target: >= 50 images/s. Run either way:
 
-    pytest benchmarks/bench_synthetic.py -o addopts=""   # pytest-benchmark (addopts skips benchmarks)
+    make bench   # = pytest benchmarks/bench_synthetic.py (pytest-benchmark)
     python benchmarks/bench_synthetic.py [--n 200]       # prints images/s and the ratio to target
 """
 

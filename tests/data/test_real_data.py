@@ -84,3 +84,23 @@ def test_isic2017_sample() -> None:
     assert table.records["sex"].isin(["male", "female", "unknown"]).all()
     report = check_table(table)
     assert report.errors == [] and report.image_sizes == {"256x256": 40}
+
+
+@pytest.mark.slow
+def test_ham10000_split_has_no_lesion_on_two_sides() -> None:
+    from dermkit.data.splits import kfold_table, split_table, verify_split
+
+    table = load_table(_root("HAM10000"))
+    split = split_table(table, val=0.15, test=0.15, seed=0)
+    sides = {s: set(split.loc[split["split"] == s, "lesion_id"]) for s in ("train", "val", "test")}
+    assert not (sides["train"] & sides["val"]) and not (sides["train"] & sides["test"]) and not (sides["val"] & sides["test"])
+    assert sum(len(v) for v in sides.values()) == table.records["lesion_id"].nunique()
+    report = verify_split(table, split, hashes=True, progress=False)
+    assert report.ok, (report.shared_lesions[:5], report.cross_side_duplicates[:5])
+    # every class is on every side, in roughly its overall share
+    share = split.groupby("split")["label"].value_counts(normalize=True).unstack().fillna(0)
+    overall = split["label"].value_counts(normalize=True)
+    assert (share > 0).all().all()
+    assert (share.sub(overall, axis=1).abs() < 0.03).all().all()
+    folds = kfold_table(table, k=5, seed=0)
+    assert folds.groupby("lesion_id")["split"].nunique().max() == 1
