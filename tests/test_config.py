@@ -19,6 +19,23 @@ def test_every_recipe_validates(recipe):
     assert load_config(None, base=__import__("yaml").safe_load(dump_config(cfg))) == cfg
 
 
+@pytest.mark.parametrize("recipe", sorted(p.name for p in CONFIGS.glob("*.yaml")))
+def test_every_recipe_names_a_registered_model_and_a_buildable_loss(recipe):
+    import torch
+
+    from dermkit.losses import create_loss
+    from dermkit.models import create_model
+
+    cfg = load_config(CONFIGS / recipe)
+    kwargs = {**cfg.model.kwargs, "pretrained": False} if "pretrained" in cfg.model.kwargs else dict(cfg.model.kwargs)
+    with torch.device("meta"):  # structure only: instant, no weights allocated or downloaded
+        create_model(cfg.model.name, **kwargs)  # an unknown option raises ConfigError
+    kwargs = dict(cfg.loss.kwargs)
+    if cfg.task == "classification" and cfg.imbalance.class_weights != "none":
+        kwargs["class_weights"] = [1.0] * 7
+    create_loss(cfg.loss.name, **kwargs)
+
+
 def test_overrides_are_yaml_typed(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("task: segmentation\nmodel: {name: unet_s2}\nloss: {name: bce}\n")
