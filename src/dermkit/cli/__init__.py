@@ -14,7 +14,8 @@ from rich.console import Console
 
 from dermkit.errors import DermkitError
 
-console = Console(stderr=True)
+console = Console()  # results go to standard output
+err_console = Console(stderr=True)  # errors to standard error
 
 app = typer.Typer(
     name="dermkit",
@@ -31,12 +32,12 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except DermkitError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        console.print("aborted")
+        err_console.print("aborted")
         sys.exit(130)
     except Exception as exc:  # click usage errors
         import click
