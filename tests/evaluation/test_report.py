@@ -1,0 +1,37 @@
+"""The demo's HTML report: every section present, images embedded, missing images stated."""
+
+from __future__ import annotations
+
+import pandas as pd
+from PIL import Image
+
+from dermkit.evaluation.report import demo_report, markdown_table
+
+
+def test_demo_report_sections_and_embedded_images(tmp_path):
+    png = tmp_path / "curves.png"
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(png)
+    per_class = tmp_path / "per_class.csv"
+    pd.DataFrame({"recall": [0.5, 1.0]}, index=["mel", "nv"]).to_csv(per_class)
+    summary = {
+        "data": {"path": "/d", "layout": "ham10000", "images": 10, "lesions": 8, "classes": {"mel": 4, "nv": 6}},
+        "data_check": {"errors": 0, "warnings": 1},
+        "split": {"counts": {"mel": {"train/images": 3}, "total": {"train/images": 10}},
+                  "lesions_on_two_sides": 0, "near_duplicates_across_sides": 0},
+        "preprocess_gallery": str(tmp_path / "missing.png"),
+        "segmentation": {"run": "r", "best_epoch": 2, "test": {"dice": 0.9}, "curves": str(png), "gallery": str(png)},
+        "classification": {"run": "c", "test": {"balanced_accuracy": 0.7}, "per_class_csv": str(per_class),
+                           "curves": str(png)},
+    }
+    path = demo_report(tmp_path, summary)
+    text = path.read_text()
+    for heading in ("Data", "Lesion-grouped split", "Artefact removal", "Segmentation", "Classification"):
+        assert f"<h2>{heading}</h2>" in text
+    assert text.count("data:image/png;base64,") >= 3
+    assert "hair and frame removal: not produced" in text
+    assert "balanced_accuracy" in text and "0.7000" in text
+
+
+def test_markdown_table():
+    frame = pd.DataFrame({"a": ["x", "y"], "b": [0.12345, float("nan")]})
+    assert markdown_table(frame) == "| a | b |\n|---|---|\n| x | 0.123 |\n| y | - |\n"
