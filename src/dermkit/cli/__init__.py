@@ -29,6 +29,10 @@ app = typer.Typer(
 def main() -> None:
     """Entry point: run the app, turning domain errors into clean messages."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Run folders log INFO to their train.log; the console shows warnings and errors only
+    # (progress bars and epoch lines are printed by the trainer itself).
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
     try:
         app(standalone_mode=False)
     except DermkitError as exc:
