@@ -79,14 +79,13 @@ def clean_mask(mask: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def _mask_proba_model_size(run: LoadedRun, image: np.ndarray, tta: bool) -> np.ndarray:
+    """Mean lesion probability over the flip views, all views in one batch (one forward pass)."""
     x = run.to_tensor(image)
     flips = [(), (3,), (2,), (2, 3)] if tta else [()]
-    total = torch.zeros(x.shape[-2:], device=run.device)
-    for dims in flips:
-        xi = torch.flip(x, dims) if dims else x
-        p = torch.sigmoid(run.model(xi).mask_logits)
-        total += (torch.flip(p, dims) if dims else p)[0, 0]
-    return (total / len(flips)).cpu().numpy()
+    views = torch.cat([torch.flip(x, dims) if dims else x for dims in flips])
+    p = torch.sigmoid(run.model(views).mask_logits.float())
+    back = [torch.flip(p[i:i + 1], dims) if dims else p[i:i + 1] for i, dims in enumerate(flips)]
+    return torch.cat(back).mean(0)[0].cpu().numpy()
 
 
 def predict_mask_proba(run: LoadedRun, image: np.ndarray, tta: bool | None = None) -> np.ndarray:

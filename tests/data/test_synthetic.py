@@ -12,14 +12,14 @@ import pytest
 
 from dermkit.data.records import HAM10000_CLASSES, SEXES, SITES
 from dermkit.data.synthetic import (
-    METADATA_COLUMNS, SynthImage, _plan, class_image_counts, synthesize_image, write_synthetic_dataset,
+    LOOKALIKES, METADATA_COLUMNS, SynthImage, _plan, class_image_counts, synthesize_image, write_synthetic_dataset,
 )
 
 TINY = (40, 48)  # (H, W): big enough for every class to draw its lesion, small enough to be fast
 
 
-def read_rows(root: Path) -> list[dict[str, str]]:
-    with open(root / "HAM10000_metadata.csv", newline="", encoding="utf-8") as f:
+def read_rows(root: Path, name: str = "HAM10000_metadata.csv") -> list[dict[str, str]]:
+    with open(root / name, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
@@ -129,6 +129,7 @@ def test_synthesize_image_rejects_bad_arguments(kwargs: dict, message: str) -> N
     (dict(n=-3), "n must be an integer >= 1"),
     (dict(n=10, balance="uniform"), "unknown balance 'uniform'"),
     (dict(n=10, hair_prob=1.5), "hair_prob"),
+    (dict(n=10, lookalike=-0.1), "lookalike"),
     (dict(n=10, images_per_lesion=0.5), "images_per_lesion"),
     (dict(n=10, size=(4, 100)), "size must be at least"),
 ])
@@ -262,6 +263,31 @@ def test_metadata_correlates_with_class() -> None:
     assert face["akiec"] > 3 * face["nv"]
     unknown = np.mean([r["sex"] == "unknown" or r["localization"] == "unknown" or not r["age"] for r in rows])
     assert 0.02 < unknown < 0.12  # ~2% each of unknown sex, unknown site, missing age
+
+
+def test_lookalikes_change_appearance_only() -> None:
+    plain = _plan(2800, seed=0, balance="balanced", images_per_lesion=1.0, lookalike=0.0)
+    mixed = _plan(2800, seed=0, balance="balanced", images_per_lesion=1.0, lookalike=0.2)
+    assert all(p.appearance == p.label for p in plain)
+    changed = [m for m in mixed if m.appearance != m.label]
+    assert 0.17 < len(changed) / len(mixed) < 0.23
+    assert all(m.appearance in LOOKALIKES[m.label] for m in changed)
+    # Labels, image counts and metadata come from their own streams: look-alikes leave them alone.
+    strip = lambda p: (p.label, p.n_images, p.first_image, str(p.age), p.sex, p.site)  # noqa: E731
+    assert [strip(p) for p in plain] == [strip(m) for m in mixed]
+
+
+def test_lookalike_images_are_drawn_in_the_other_class_style(tmp_path: Path) -> None:
+    kw = dict(n=14, seed=3, size=(48, 48), balance="balanced", hair_prob=0, frame_prob=0, images_per_lesion=1)
+    plain = write_synthetic_dataset(tmp_path / "plain", lookalike=0.0, **kw)
+    every = write_synthetic_dataset(tmp_path / "every", lookalike=1.0, **kw)
+    truth = read_rows(every, "synthetic_truth/appearance.csv")
+    assert all(r["appearance"] in LOOKALIKES[r["dx"]] for r in truth)
+    assert read_rows(plain) == read_rows(every)  # the labels and metadata do not change
+    differ = [r["image_id"] for r in truth
+              if (plain / "HAM10000_images" / f"{r['image_id']}.jpg").read_bytes()
+              != (every / "HAM10000_images" / f"{r['image_id']}.jpg").read_bytes()]
+    assert len(differ) == len(truth)
 
 
 # ----------------------------------------------------------------------------- determinism

@@ -23,13 +23,14 @@ def synth(
     balance: str = typer.Option("ham10000", help="Class mix: 'ham10000' (real prevalence) or 'balanced'."),
     hair_prob: float = typer.Option(0.3, help="Fraction of images with hairs."),
     frame_prob: float = typer.Option(0.2, help="Fraction of images with a black lens frame."),
+    lookalike: float = typer.Option(0.2, help="Fraction of lesions drawn like another class (0: none)."),
 ) -> None:
     """Write a synthetic dermoscopy data set in the HAM10000 layout."""
     from dermkit.data.synthetic import write_synthetic_dataset
 
     root = write_synthetic_dataset(
         out, n=n, seed=seed, size=parse_size(size), balance=balance,
-        hair_prob=hair_prob, frame_prob=frame_prob, progress=True,
+        hair_prob=hair_prob, frame_prob=frame_prob, lookalike=lookalike, progress=True,
     )
     console.print(f"wrote {n} synthetic images to {root}")
 

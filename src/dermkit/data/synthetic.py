@@ -8,6 +8,9 @@ known, which makes the data set a test bed for segmentation, classification *and
 :func:`write_synthetic_dataset` writes the HAM10000 distribution layout (so the HAM10000 reader
 loads it unchanged), with several views of some lesions so that lesion-grouped splitting matters
 and metadata (age, sex, site) that correlates with the class the way the real data roughly does.
+As in real dermoscopy, some lesions look like another class (a nevus drawn like a melanoma, a
+keratosis like a carcinoma, ...: ``lookalike``), so the image alone cannot name every lesion and
+the patient metadata (drawn from the true class) carries information the pixels lack.
 
 Everything is drawn from ``numpy.random.Generator`` streams derived from one seed per lesion and
 per view, so the files are byte-identical for the same arguments whatever the worker count.
@@ -132,6 +135,12 @@ _SKIN_TONES: np.ndarray = np.array([
 ], dtype=np.float32)
 
 _MISSING_PROB = 0.02  # fraction of unknown sex / unknown site / missing age, each
+
+#: Classes a lesion of each class can be mistaken for (dermoscopic look-alikes, one drawn at random).
+LOOKALIKES: dict[str, tuple[str, ...]] = {
+    "akiec": ("bkl", "bcc"), "bcc": ("akiec", "bkl"), "bkl": ("mel", "akiec"), "df": ("nv",),
+    "mel": ("nv", "bkl"), "nv": ("mel", "df"), "vasc": ("bcc",),
+}
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -581,6 +590,7 @@ def synthesize_image(rng: np.random.Generator, label: str, size: tuple[int, int]
 class _PlannedLesion:
     index: int          # 0-based, also the seed stream of the lesion
     label: str
+    appearance: str     # the class whose style draws it: ``label`` unless it is a look-alike
     n_images: int
     first_image: int    # 1-based number of its first image
     age: float
@@ -621,8 +631,17 @@ def class_image_counts(n: int, balance: str) -> dict[str, int]:
     return dict(zip(HAM10000_CLASSES, (int(c) for c in counts)))
 
 
-def _plan(n: int, seed: int, balance: str, images_per_lesion: float) -> list[_PlannedLesion]:
-    """Classes, lesions, images per lesion and patient metadata for the whole data set."""
+def _appearance(rng: np.random.Generator, label: str, lookalike: float) -> str:
+    """The class whose style draws a lesion of class ``label``: a look-alike with prob. ``lookalike``."""
+    if rng.random() < lookalike:
+        options = LOOKALIKES[label]
+        return options[int(rng.integers(len(options)))]
+    return label
+
+
+def _plan(n: int, seed: int, balance: str, images_per_lesion: float,
+          lookalike: float = 0.0) -> list[_PlannedLesion]:
+    """Classes, lesions, images per lesion, appearance and patient metadata for the whole data set."""
     rng = np.random.default_rng([seed, 0])
     groups: list[tuple[str, int]] = []
     for label, count in class_image_counts(n, balance).items():
@@ -636,7 +655,8 @@ def _plan(n: int, seed: int, balance: str, images_per_lesion: float) -> list[_Pl
     for index, g in enumerate(order):
         label, n_images = groups[g]
         age, sex, site = _sample_metadata(np.random.default_rng([seed, 1, index]), label)
-        plan.append(_PlannedLesion(index, label, n_images, first, age, sex, site))
+        looks = _appearance(np.random.default_rng([seed, 4, index]), label, lookalike)
+        plan.append(_PlannedLesion(index, label, looks, n_images, first, age, sex, site))
         first += n_images
     return plan
 
@@ -644,7 +664,7 @@ def _plan(n: int, seed: int, balance: str, images_per_lesion: float) -> list[_Pl
 def _views(lesion: _PlannedLesion, seed: int, hw: tuple[int, int], hair_prob: float,
            frame_prob: float) -> Iterator[tuple[str, tuple[np.ndarray, ...]]]:
     """(image_id, rendered view) for every image of a planned lesion."""
-    spec = _sample_lesion(np.random.default_rng([seed, 2, lesion.index]), lesion.label)
+    spec = _sample_lesion(np.random.default_rng([seed, 2, lesion.index]), lesion.appearance)
     scene = _render_scene(spec, hw)
     for k, image_id in enumerate(lesion.image_ids()):
         rng = np.random.default_rng([seed, 3, lesion.index, k])
@@ -673,13 +693,14 @@ def _format_age(age: float) -> str:
 
 def write_synthetic_dataset(out: str | Path, n: int, seed: int = 0, size: tuple[int, int] = (150, 200),
                             balance: str = "ham10000", hair_prob: float = 0.3, frame_prob: float = 0.2,
-                            images_per_lesion: float = 1.35, progress: bool = False,
-                            workers: int = 1) -> Path:
+                            images_per_lesion: float = 1.35, lookalike: float = 0.2,
+                            progress: bool = False, workers: int = 1) -> Path:
     """Write a synthetic dermoscopy data set in the HAM10000 layout and return ``out``.
 
     Layout: ``HAM10000_metadata.csv``, ``HAM10000_images/SYN_*.jpg`` (JPEG q95),
     ``HAM10000_segmentations_lesion_tschandl/*_segmentation.png`` and, beyond HAM10000,
-    ``synthetic_truth/*_hair.png`` / ``*_frame.png`` masks plus ``generator.json`` (the arguments).
+    ``synthetic_truth/*_hair.png`` / ``*_frame.png`` masks, ``appearance.csv`` (the class whose
+    style drew each image) and ``generator.json`` (the arguments).
 
     Args:
         out: folder to write (created; existing files of the same names are overwritten).
@@ -692,6 +713,8 @@ def write_synthetic_dataset(out: str | Path, n: int, seed: int = 0, size: tuple[
         frame_prob: fraction of images with the black lens frame.
         images_per_lesion: mean images per lesion (>= 1); extra images of a lesion are re-shot
             with a small shift, rotation, zoom and exposure change and different hairs.
+        lookalike: fraction of lesions drawn in the style of a look-alike class (:data:`LOOKALIKES`)
+            while keeping their true label and metadata; 0 makes every class visually distinct.
         progress: show a tqdm progress bar.
         workers: processes to render with; the output does not depend on it.
     """
@@ -700,7 +723,7 @@ def write_synthetic_dataset(out: str | Path, n: int, seed: int = 0, size: tuple[
     hw = _check_size(size)
     if balance not in BALANCES:
         raise SyntheticArgumentError(f"unknown balance {balance!r}; expected one of {', '.join(BALANCES)}")
-    for name, p in (("hair_prob", hair_prob), ("frame_prob", frame_prob)):
+    for name, p in (("hair_prob", hair_prob), ("frame_prob", frame_prob), ("lookalike", lookalike)):
         if not 0.0 <= p <= 1.0:
             raise SyntheticArgumentError(f"{name} must be in [0, 1], got {p!r}")
     if not images_per_lesion >= 1.0:
@@ -711,11 +734,11 @@ def write_synthetic_dataset(out: str | Path, n: int, seed: int = 0, size: tuple[
     root = Path(out)
     for sub in (IMAGE_DIR, MASK_DIR, TRUTH_DIR):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    plan = _plan(int(n), seed, balance, images_per_lesion)
+    plan = _plan(int(n), seed, balance, images_per_lesion, lookalike)
     _write_metadata(root / "HAM10000_metadata.csv", plan)
-    _write_truth_notes(root / TRUTH_DIR, dict(
+    _write_truth_notes(root / TRUTH_DIR, plan, dict(
         n=int(n), seed=seed, size=list(hw), balance=balance, hair_prob=hair_prob, frame_prob=frame_prob,
-        images_per_lesion=images_per_lesion))
+        images_per_lesion=images_per_lesion, lookalike=lookalike))
 
     jobs = [(lesion, seed, hw, hair_prob, frame_prob, str(root)) for lesion in plan]
     bar = None
@@ -750,13 +773,19 @@ def _write_metadata(path: Path, plan: list[_PlannedLesion]) -> None:
                                  _format_age(lesion.age), lesion.sex, lesion.site])
 
 
-def _write_truth_notes(folder: Path, args: dict) -> None:
+def _write_truth_notes(folder: Path, plan: list[_PlannedLesion], args: dict) -> None:
     from dermkit import __version__
 
     (folder / "README.txt").write_text(
         "Exact ground truth of the synthetic generator: <image_id>_hair.png marks hair pixels and "
         "<image_id>_frame.png the black lens-frame pixels (0/255); lesion masks are in "
-        f"../{MASK_DIR}.\n", encoding="utf-8")
+        f"../{MASK_DIR}; appearance.csv names the class whose style drew each image (it differs "
+        "from dx for look-alike lesions).\n", encoding="utf-8")
+    with open(folder / "appearance.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(("image_id", "dx", "appearance"))
+        for lesion in plan:
+            writer.writerows((image_id, lesion.label, lesion.appearance) for image_id in lesion.image_ids())
     meta = {"generator": "dermkit.data.synthetic.write_synthetic_dataset", "dermkit_version": __version__, **args}
     (folder / "generator.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 

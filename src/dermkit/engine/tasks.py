@@ -218,9 +218,13 @@ class ClassificationTask(BaseTask):
         return torch.cat(logits).numpy(), torch.cat(labels).numpy(), torch.cat(rows).numpy()
 
     def evaluate(self, model, loader, loss_fn, device, prefix: str = "val_") -> dict[str, float]:
+        logits, labels, _ = self.collect(model, loader, device)
+        return self.metrics(logits, labels, loss_fn, device, prefix)
+
+    def metrics(self, logits: np.ndarray, labels: np.ndarray, loss_fn, device, prefix: str) -> dict[str, float]:
+        """Loss, accuracy, BMA and macro AUC of collected logits (argmax decisions, no calibration)."""
         from dermkit.metrics.classification import accuracy, balanced_accuracy, macro_auc
 
-        logits, labels, _ = self.collect(model, loader, device)
         with torch.no_grad():
             loss = loss_fn(torch.from_numpy(logits).to(device), torch.from_numpy(labels).to(device)).item()
         proba = torch.softmax(torch.from_numpy(logits), 1).numpy()
@@ -236,22 +240,32 @@ class ClassificationTask(BaseTask):
         """Validation/test metrics of the best checkpoint, plus calibration fitted on validation.
 
         Temperature scaling and per-class BMA thresholds are fitted on the validation side only
-        and stored in ``RUN/calibration.json``; evaluation applies them when asked to.
+        (from the same pass that scores it) and stored in ``RUN/calibration.json``; evaluation
+        applies them when asked to.
         """
+        loss_fn = self.build_loss(data).to(device)
+        out: dict[str, Any] = {}
+        for side in ("val", "test"):
+            loader = self.eval_loader(data, side)
+            if not len(loader.dataset):
+                continue
+            logits, labels, _ = self.collect(model, loader, device)
+            out[side] = {**self.metrics(logits, labels, loss_fn, device, ""), "images": len(labels)}
+            if side == "val":
+                out["calibration"] = {"temperature": self.fit_calibration(logits, labels, run_dir)}
+        return out
+
+    def fit_calibration(self, logits: np.ndarray, labels: np.ndarray, run_dir: Path) -> float:
+        """Fit the temperature and per-class BMA thresholds; write calibration.json; return T."""
         from dermkit.engine.rundir import write_json
         from dermkit.metrics.calibration import fit_temperature
         from dermkit.metrics.classification import fit_thresholds_for_bma
 
-        out = super().final_metrics(model, data, run_dir, device)
-        loader = self.eval_loader(data, "val")
-        if len(loader.dataset):
-            logits, labels, _ = self.collect(model, loader, device)
-            temperature = float(fit_temperature(logits, labels))
-            proba = torch.softmax(torch.from_numpy(logits / temperature), 1).numpy()
-            thresholds = fit_thresholds_for_bma(labels, proba)
-            write_json(run_dir / "calibration.json", {
-                "fitted_on": "val", "images": len(labels), "temperature": temperature,
-                "thresholds": [float(t) for t in thresholds], "classes": list(self.classes),
-            })
-            out["calibration"] = {"temperature": temperature}
-        return out
+        temperature = float(fit_temperature(logits, labels))
+        proba = torch.softmax(torch.from_numpy(logits / temperature), 1).numpy()
+        thresholds = fit_thresholds_for_bma(labels, proba)
+        write_json(run_dir / "calibration.json", {
+            "fitted_on": "val", "images": len(labels), "temperature": temperature,
+            "thresholds": [float(t) for t in thresholds], "classes": list(self.classes),
+        })
+        return temperature

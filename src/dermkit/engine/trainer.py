@@ -191,7 +191,6 @@ class Trainer:
         self.scaler.load_state_dict(payload["scaler"])
         self.state = LoopState(**payload["loop"])
         torch.set_rng_state(payload["torch_rng"])
-        self._mid_epoch_rng = self.state.batch > 0
         log.info("resumed from %s at epoch %d, batch %d", path, self.state.epoch, self.state.batch)
 
     def _save(self, name: str) -> None:
@@ -204,7 +203,6 @@ class Trainer:
         try:
             self._setup()
             cfg = self.cfg
-            self._mid_epoch_rng = getattr(self, "_mid_epoch_rng", False)
             while self.state.epoch < cfg.train.epochs:
                 if self._train_epoch():
                     break
@@ -220,9 +218,8 @@ class Trainer:
         batches = epoch_batches(len(self.train_set), cfg.train.batch_size, cfg.train.seed, epoch, self.sample_weights)
         if cfg.train.max_batches_per_epoch:
             batches = batches[: cfg.train.max_batches_per_epoch]
-        if not self._mid_epoch_rng:
+        if st.batch == 0:  # a mid-epoch resume restored the torch RNG from its checkpoint instead
             torch.manual_seed(item_seed(cfg.train.seed, epoch, 0, STREAM_TORCH))  # dropout etc. fixed per epoch
-        self._mid_epoch_rng = False
         self.train_set.set_epoch(epoch)
         done = st.batch
         self.model.train()

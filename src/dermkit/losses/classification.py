@@ -36,10 +36,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dermkit.losses.segmentation import _reduce  # one reduction rule for every loss
+from dermkit.losses._functional import REDUCTIONS, reduce
 
 Reduction = Literal["mean", "sum", "none"]
-_REDUCTIONS = ("mean", "sum", "none")
 ClassWeights = Sequence[float] | Tensor | None
 
 
@@ -61,8 +60,8 @@ def _check(logits: Tensor, targets: Tensor, reduction: str) -> None:
             f"targets must be in [0, {num_classes}); got range "
             f"[{int(targets.min())}, {int(targets.max())}]"
         )
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
 
 
 def _as_weights(class_weights: ClassWeights, logits: Tensor) -> Tensor | None:
@@ -144,11 +143,11 @@ def focal_loss(
     per_image = -((-torch.expm1(log_pt)) ** gamma) * log_pt  # (B,)
     w = _as_weights(alpha, logits)
     if w is None:
-        return _reduce(per_image, reduction)
+        return reduce(per_image, reduction)
     w_t = w[t]  # (B,)
     if reduction == "mean":
         return (w_t * per_image).sum() / w_t.sum()
-    return _reduce(w_t * per_image, reduction)
+    return reduce(w_t * per_image, reduction)
 
 
 

@@ -31,9 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dermkit.losses._functional import REDUCTIONS, reduce
+
 
 Reduction = Literal["mean", "sum", "none"]
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 def _prepare(logits: Tensor, targets: Tensor, reduction: str) -> Tensor:
@@ -47,17 +48,9 @@ def _prepare(logits: Tensor, targets: Tensor, reduction: str) -> Tensor:
         )
     if not logits.is_floating_point():
         raise ValueError(f"logits must be a floating-point tensor; got dtype {logits.dtype}")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
     return targets.to(dtype=logits.dtype)
-
-
-def _reduce(per_image: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return per_image.mean()
-    if reduction == "sum":
-        return per_image.sum()
-    return per_image  # (B,)
 
 
 def _soft_dice(p: Tensor, y: Tensor, smooth: float) -> Tensor:
@@ -85,7 +78,7 @@ def jaccard_distance_loss(
     p = torch.sigmoid(logits)
     intersection = (p * y).flatten(1).sum(1)  # (B,)
     union = p.flatten(1).sum(1) + y.flatten(1).sum(1) - intersection  # (B,)
-    return _reduce(1.0 - (intersection + smooth) / (union + smooth), reduction)
+    return reduce(1.0 - (intersection + smooth) / (union + smooth), reduction)
 
 
 def dice_loss(
@@ -116,7 +109,7 @@ def dice_loss(
     loss = foreground_weight * _soft_dice(p, y, smooth)
     if background_weight:
         loss = loss + background_weight * _soft_dice(1.0 - p, 1.0 - y, smooth)
-    return _reduce(loss, reduction)
+    return reduce(loss, reduction)
 
 
 def bce_loss(logits: Tensor, targets: Tensor, reduction: Reduction = "mean") -> Tensor:
@@ -129,7 +122,7 @@ def bce_loss(logits: Tensor, targets: Tensor, reduction: Reduction = "mean") -> 
     """
     y = _prepare(logits, targets, reduction)
     per_pixel = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-    return _reduce(per_pixel.flatten(1).mean(1), reduction)
+    return reduce(per_pixel.flatten(1).mean(1), reduction)
 
 
 def bce_dice_loss(
@@ -152,7 +145,7 @@ def bce_dice_loss(
     """
     bce = bce_loss(logits, targets, reduction="none")
     dice = dice_loss(logits, targets, smooth=smooth, reduction="none")
-    return _reduce(bce_weight * bce + dice_weight * dice, reduction)
+    return reduce(bce_weight * bce + dice_weight * dice, reduction)
 
 
 # --- thin modules: options only ---------------------------------------------------------------
