@@ -18,6 +18,7 @@ class BenchmarkRun:
     cfg: object          # dermkit.config.RunConfig
     run_dir: Path
     train_minutes: float
+    eval_only: bool
 
 
 def train_on_ham10000(doc: str, default_recipe: str) -> BenchmarkRun:
@@ -41,4 +42,4 @@ def train_on_ham10000(doc: str, default_recipe: str) -> BenchmarkRun:
     t0 = time.perf_counter()
     if not args.eval_only:
         fit(cfg, run_dir)
-    return BenchmarkRun(cfg, run_dir, (time.perf_counter() - t0) / 60)
+    return BenchmarkRun(cfg, run_dir, (time.perf_counter() - t0) / 60, args.eval_only)

@@ -16,14 +16,17 @@ from _common import SHARED, train_on_ham10000
 def main() -> None:
     from dermkit.data.readers import load_table
     from dermkit.data.splits import load_split, side_indices
-    from dermkit.evaluation.classification import evaluate_classification
+    from dermkit.evaluation.classification import evaluate_classification, refit_calibration
     from dermkit.inference import load_run
 
     bench = train_on_ham10000(__doc__, "cls_default.yaml")
     cfg, run_dir = bench.cfg, bench.run_dir
     run = load_run(run_dir)
     table = load_table(SHARED / "HAM10000")
-    test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
+    split = load_split(run_dir / "split.csv", table)
+    test = side_indices(table, split, "test")
+    if bench.eval_only:  # a run trained before a calibration change: fit it again on validation
+        refit_calibration(run, table, side_indices(table, split, "val"))
     rows = []
     for tta in (False, True):
         for calibrate in (False, True):

@@ -107,6 +107,9 @@ class InferenceConfig(_Strict):
     threshold: float = Field(0.5, gt=0, lt=1, description="segmentation: probability cut-off")
     tta: bool = Field(False, description="average predictions over flips (test-time augmentation)")
     postprocess: bool = Field(False, description="segmentation: keep the largest lesion, fill its holes")
+    calibration: Literal["temperature", "bias_corrected"] = Field(
+        "bias_corrected", description="classification: fitted on validation; temperature only, or "
+        "temperature + per-class bias (undoes the prior shift of class-weighted training)")
 
 
 class TrainConfig(_Strict):

@@ -180,14 +180,25 @@ def class_logits(run: LoadedRun, images: torch.Tensor, meta: torch.Tensor | None
     return total / len(views)
 
 
+IDENTITY_CALIBRATION = {"temperature": 1.0, "bias": None, "thresholds": None}
+
+
 def calibration_of(run: LoadedRun) -> dict:
-    """The run's validation-fitted temperature and thresholds (identity when absent)."""
+    """The run's validation-fitted temperature, class bias and thresholds (identity when absent)."""
     import json
 
     path = run.run_dir / "calibration.json"
     if not path.exists():
-        return {"temperature": 1.0, "thresholds": None}
-    return json.loads(path.read_text())
+        return dict(IDENTITY_CALIBRATION)
+    return {**IDENTITY_CALIBRATION, **json.loads(path.read_text())}
+
+
+def calibrated_proba(logits: torch.Tensor | np.ndarray, calibration: dict) -> np.ndarray:
+    """``softmax(logits / T + b)`` with a run's :func:`calibration_of` (``b`` absent: plain T)."""
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64) / calibration["temperature"]
+    if calibration.get("bias") is not None:
+        z = z + torch.as_tensor(calibration["bias"], dtype=torch.float64)
+    return torch.softmax(z, 1).numpy()
 
 
 @dataclass
@@ -195,7 +206,7 @@ class Diagnosis:
     """One image's classification: probabilities per class and the attention map if any."""
 
     classes: list[str]
-    probabilities: np.ndarray  # (C,) calibrated when the run has a temperature
+    probabilities: np.ndarray  # (C,) calibrated when the run has calibration.json
     predicted: str
     confidence: float
     attention: np.ndarray | None  # (H, W) in [0, 1] at the image's size, or None
@@ -213,8 +224,8 @@ def diagnose(run: LoadedRun, image: np.ndarray, meta=None, tta: bool | None = No
     meta = meta or Metadata(image_id="image", lesion_id="image")
     m = torch.from_numpy(encode_metadata(meta))[None].to(run.device)
     logits = class_logits(run, x, m, tta)
-    cal = calibration_of(run) if calibrated else {"temperature": 1.0, "thresholds": None}
-    proba = torch.softmax(logits / cal["temperature"], 1)[0].cpu().numpy()
+    cal = calibration_of(run) if calibrated else IDENTITY_CALIBRATION
+    proba = calibrated_proba(logits.cpu(), cal)[0]
     from dermkit.metrics.classification import predict_with_thresholds
 
     pred = int(predict_with_thresholds(proba[None], cal.get("thresholds"))[0])

@@ -12,7 +12,7 @@ import pytest
 
 from dermkit.data.records import HAM10000_CLASSES, SEXES, SITES
 from dermkit.data.synthetic import (
-    LOOKALIKES, METADATA_COLUMNS, SynthImage, _plan, class_image_counts, synthesize_image, write_synthetic_dataset,
+    LOOKALIKES, METADATA_COLUMNS, SynthImage, bayes_limits, _plan, class_image_counts, synthesize_image, write_synthetic_dataset,
 )
 
 TINY = (40, 48)  # (H, W): big enough for every class to draw its lesion, small enough to be fast
@@ -275,6 +275,14 @@ def test_lookalikes_change_appearance_only() -> None:
     # Labels, image counts and metadata come from their own streams: look-alikes leave them alone.
     strip = lambda p: (p.label, p.n_images, p.first_image, str(p.age), p.sex, p.site)  # noqa: E731
     assert [strip(p) for p in plain] == [strip(m) for m in mixed]
+
+
+def test_bayes_limits_show_what_pixels_and_metadata_can_reach() -> None:
+    assert bayes_limits(lookalike=0.0, n=1400)["image"] == 1.0  # every class drawn in its own style
+    limits = bayes_limits(n=7000)
+    assert 0.6 < limits["image"] < 0.7  # ~0.65 at the default 35% look-alikes
+    assert limits["image+metadata"] > limits["image"] + 0.04  # metadata carries what the pixels lack
+    assert 1 / 7 + 0.1 < limits["metadata"] < limits["image"]  # informative, but no diagnosis alone
 
 
 def test_lookalike_images_are_drawn_in_the_other_class_style(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
     assert {"accuracy", "bma", "macro_auc"} <= set(final["test"])
     cal = json.loads((run_dir / "calibration.json").read_text())
     assert cal["fitted_on"] == "val" and cal["temperature"] > 0 and len(cal["thresholds"]) == 7
+    assert cal["method"] == "bias_corrected" and len(cal["bias"]) == 7 and abs(sum(cal["bias"])) < 1e-6
 
     run = load_run(run_dir)
     table = load_table(synthetic_root)
@@ -65,11 +66,44 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
                                        progress=False)
     assert ensemble["runs"] == [str(run_dir)] * 2
 
+    from dermkit.evaluation.classification import refit_calibration
+
+    before = json.loads((run_dir / "calibration.json").read_text())
+    val = side_indices(table, load_split(run_dir / "split.csv", table), "val")
+    again = refit_calibration(run, table, val, progress=False)
+    assert again["temperature"] == pytest.approx(before["temperature"], rel=1e-4)  # same model, same side
+    assert again["thresholds"] == pytest.approx(before["thresholds"], rel=1e-4)
+
     from dermkit.data.io import read_image
 
     result = diagnose(run, read_image(table.records["image_path"].iloc[test[0]]), table.metadata(int(test[0])))
     assert result.probabilities.shape == (7,) and abs(result.probabilities.sum() - 1) < 1e-5
     assert result.predicted in run.classes and 0 < result.confidence <= 1
+
+
+@pytest.mark.parametrize("method", ["temperature", "bias_corrected"])
+def test_calibration_method_is_fitted_and_applied(tmp_path, method):
+    from dermkit.engine.tasks import ClassificationTask
+    from dermkit.inference import calibrated_proba, calibration_of
+    from dermkit.metrics.calibration import negative_log_likelihood
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 600)
+    logits = rng.normal(size=(600, 3)) + 2.5 * np.eye(3)[labels] + np.array([2.0, 0.0, 0.0])  # favours class 0
+    task = ClassificationTask(cls_config("unused", "model.name=cnn_s1", f"inference.calibration={method}"))
+    task.classes = ["a", "b", "c"]
+    task.fit_calibration(logits, labels, tmp_path)
+    cal = json.loads((tmp_path / "calibration.json").read_text())
+    assert cal["method"] == method and (cal["bias"] is None) == (method == "temperature")
+
+    class Run:  # calibration_of only needs the run folder
+        run_dir = tmp_path
+    proba = calibrated_proba(logits, calibration_of(Run()))
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-9)
+    nll = negative_log_likelihood(np.log(proba), labels)
+    assert nll < negative_log_likelihood(logits, labels)  # calibration never worsens validation NLL
+    if method == "bias_corrected":
+        assert abs(proba[:, 0].mean() - (labels == 0).mean()) < 0.02  # the prior shift is undone
 
 
 def test_metadata_model_without_meta_is_an_error(synthetic_root, tmp_path):

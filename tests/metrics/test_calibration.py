@@ -16,6 +16,7 @@ from dermkit.metrics.calibration import (
     apply_temperature,
     calibration_bins,
     expected_calibration_error,
+    fit_bias_corrected_temperature,
     fit_temperature,
     negative_log_likelihood,
     reliability_diagram,
@@ -80,6 +81,30 @@ def test_overconfident_model_and_temperature_scaling():
 def test_calibrated_logits_keep_temperature_one():
     logits, y = calibrated_logits(20_000, 3, 2)
     assert fit_temperature(logits, y) == pytest.approx(1.0, rel=0.05)
+
+
+def test_bias_corrected_temperature_undoes_a_prior_shift():
+    logits, y = calibrated_logits(20_000, 4, 3)
+    shift = np.array([1.5, -0.5, -0.5, -0.5])  # e.g. class-weighted training favouring class 0
+    shifted = 2.0 * logits + shift
+    t_only = fit_temperature(shifted, y)
+    t, b = fit_bias_corrected_temperature(shifted, y)
+    assert t == pytest.approx(2.0, rel=0.05)
+    np.testing.assert_allclose(b, -shift / 2.0, atol=0.06)  # logits / T + b recovers the truth
+    assert abs(b.sum()) < 1e-9
+    bcts = softmax(shifted / t + b)
+    ts = softmax(shifted / t_only)
+    assert negative_log_likelihood(np.log(bcts), y) < negative_log_likelihood(np.log(ts), y)
+    freq = np.bincount(y, minlength=4) / len(y)
+    assert np.abs(bcts.mean(0) - freq).max() < 0.01  # predicted class shares match the data's
+    assert np.abs(ts.mean(0) - freq).max() > 0.03  # a temperature alone keeps the shift
+
+
+def test_bias_corrected_temperature_is_plain_temperature_without_shift():
+    logits, y = calibrated_logits(20_000, 3, 4)
+    t, b = fit_bias_corrected_temperature(3.0 * logits, y)
+    assert t == pytest.approx(3.0, rel=0.05)
+    assert np.abs(b).max() < 0.05
 
 
 def test_torch_inputs():

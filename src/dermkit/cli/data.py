@@ -23,7 +23,7 @@ def synth(
     balance: str = typer.Option("ham10000", help="Class mix: 'ham10000' (real prevalence) or 'balanced'."),
     hair_prob: float = typer.Option(0.3, help="Fraction of images with hairs."),
     frame_prob: float = typer.Option(0.2, help="Fraction of images with a black lens frame."),
-    lookalike: float = typer.Option(0.2, help="Fraction of lesions drawn like another class (0: none)."),
+    lookalike: float = typer.Option(0.35, help="Fraction of lesions drawn like another class (0: none)."),
 ) -> None:
     """Write a synthetic dermoscopy data set in the HAM10000 layout."""
     from dermkit.data.synthetic import write_synthetic_dataset

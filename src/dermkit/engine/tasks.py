@@ -256,16 +256,26 @@ class ClassificationTask(BaseTask):
         return out
 
     def fit_calibration(self, logits: np.ndarray, labels: np.ndarray, run_dir: Path) -> float:
-        """Fit the temperature and per-class BMA thresholds; write calibration.json; return T."""
+        """Fit the calibration and per-class BMA thresholds; write calibration.json; return T.
+
+        ``inference.calibration`` picks plain temperature scaling or bias-corrected temperature
+        scaling (the default: class-weighted training shifts the class priors); the thresholds
+        are fitted on the calibrated validation probabilities.
+        """
         from dermkit.engine.rundir import write_json
-        from dermkit.metrics.calibration import fit_temperature
+        from dermkit.inference import calibrated_proba
+        from dermkit.metrics.calibration import fit_bias_corrected_temperature, fit_temperature
         from dermkit.metrics.classification import fit_thresholds_for_bma
 
-        temperature = float(fit_temperature(logits, labels))
-        proba = torch.softmax(torch.from_numpy(logits / temperature), 1).numpy()
-        thresholds = fit_thresholds_for_bma(labels, proba)
+        method = self.cfg.inference.calibration
+        if method == "bias_corrected":
+            temperature, bias = fit_bias_corrected_temperature(logits, labels)
+            calibration = {"temperature": float(temperature), "bias": [float(b) for b in bias]}
+        else:
+            calibration = {"temperature": float(fit_temperature(logits, labels)), "bias": None}
+        thresholds = fit_thresholds_for_bma(labels, calibrated_proba(logits, calibration))
         write_json(run_dir / "calibration.json", {
-            "fitted_on": "val", "images": len(labels), "temperature": temperature,
+            "fitted_on": "val", "images": len(labels), "method": method, **calibration,
             "thresholds": [float(t) for t in thresholds], "classes": list(self.classes),
         })
-        return temperature
+        return calibration["temperature"]

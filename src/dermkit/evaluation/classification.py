@@ -1,7 +1,7 @@
 """Evaluate one or more classification runs on a data set, honestly.
 
 Predictions (optionally with test-time augmentation) are averaged over runs (an ensemble), then
-optionally calibrated with the validation-fitted temperature and per-class thresholds of the run.
+optionally calibrated with the run's validation-fitted temperature, class bias and per-class thresholds.
 Written to the output folder: ``metrics.json`` (with bootstrap 95% intervals that resample
 lesions), ``per_class.csv``, ``confusion_matrix.csv/.png``, ``roc.png``, ``reliability.png``,
 ``predictions_isic.csv`` (ISIC 2018 Task 3 format) and ``predictions.csv``. When the data set
@@ -23,7 +23,7 @@ from dermkit.data.dataset import LesionDataset
 from dermkit.data.records import HAM10000_CLASSES, LesionTable
 from dermkit.engine.rundir import write_json
 from dermkit.errors import DataError
-from dermkit.inference import LoadedRun, calibration_of, class_logits
+from dermkit.inference import IDENTITY_CALIBRATION, LoadedRun, calibrated_proba, calibration_of, class_logits
 from dermkit.metrics.calibration import expected_calibration_error, reliability_diagram
 from dermkit.metrics.classification import (
     balanced_accuracy, bootstrap_ci, classification_report, macro_auc, melanoma_view, plot_confusion_matrix,
@@ -54,13 +54,26 @@ def predict_logits(run: LoadedRun, table: LesionTable, indices: np.ndarray, tta:
 
 def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarray, tta: bool | None,
                    calibrate: bool, progress: bool = True) -> np.ndarray:
-    """Mean over runs of each run's (temperature-scaled when ``calibrate``) probabilities."""
+    """Mean over runs of each run's (validation-calibrated when ``calibrate``) probabilities."""
     probas = []
     for run in runs:
         logits = predict_logits(run, table, indices, run.cfg.inference.tta if tta is None else tta, progress=progress)
-        temperature = calibration_of(run)["temperature"] if calibrate else 1.0
-        probas.append(torch.softmax(torch.from_numpy(logits) / temperature, 1).numpy())
+        probas.append(calibrated_proba(logits, calibration_of(run) if calibrate else IDENTITY_CALIBRATION))
     return np.mean(probas, axis=0)
+
+
+def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarray, progress: bool = True) -> dict:
+    """Fit ``run``'s calibration again on its validation rows (e.g. after changing
+    ``inference.calibration``) and rewrite ``RUN/calibration.json``; returns the new calibration."""
+    from dermkit.engine.tasks import ClassificationTask
+
+    if len(val_indices) == 0:
+        raise DataError(f"{run.run_dir}: no validation images to fit the calibration on")
+    task = ClassificationTask(run.cfg)
+    task.classes = run.classes
+    logits = predict_logits(run, table, val_indices, tta=False, progress=progress)
+    task.fit_calibration(logits, table.label_indices()[val_indices], run.run_dir)
+    return calibration_of(run)
 
 
 def _check_runs(runs: list[LoadedRun]) -> list[str]:
