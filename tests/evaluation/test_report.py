@@ -35,3 +35,8 @@ def test_demo_report_sections_and_embedded_images(tmp_path):
 def test_markdown_table():
     frame = pd.DataFrame({"a": ["x", "y"], "b": [0.12345, float("nan")]})
     assert markdown_table(frame) == "| a | b |\n|---|---|\n| x | 0.123 |\n| y | - |\n"
+
+
+def test_markdown_table_counts_stay_integers():
+    frame = pd.DataFrame({"n": [None, 6636]}).astype({"n": "Int64"})
+    assert markdown_table(frame) == "| n |\n|---|\n| - |\n| 6636 |\n"

@@ -7,6 +7,7 @@ Tasks are looked up in a registry by the config's ``task`` field, never by if/el
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,6 +19,11 @@ from dermkit.config import RunConfig
 from dermkit.data.dataset import LesionDataset
 from dermkit.data.transforms import build_augment
 from dermkit.engine.data import PreparedData, prepare_data
+
+log = logging.getLogger("dermkit.engine")
+
+#: Validation images every class needs before a per-class calibration bias is fitted.
+MIN_IMAGES_FOR_BIAS = 10
 
 TASKS: dict[str, Callable[[RunConfig], "BaseTask"]] = {}
 
@@ -259,8 +265,10 @@ class ClassificationTask(BaseTask):
         """Fit the calibration and per-class BMA thresholds; write calibration.json; return T.
 
         ``inference.calibration`` picks plain temperature scaling or bias-corrected temperature
-        scaling (the default: class-weighted training shifts the class priors); the thresholds
-        are fitted on the calibrated validation probabilities.
+        scaling (the default: class-weighted training shifts the class priors); the bias needs
+        :data:`MIN_IMAGES_FOR_BIAS` validation images of every class, else the temperature alone
+        is fitted (and ``method`` says so). The thresholds are fitted on the calibrated
+        validation probabilities.
         """
         from dermkit.engine.rundir import write_json
         from dermkit.inference import calibrated_proba
@@ -268,6 +276,12 @@ class ClassificationTask(BaseTask):
         from dermkit.metrics.classification import fit_thresholds_for_bma
 
         method = self.cfg.inference.calibration
+        counts = np.bincount(labels, minlength=len(self.classes))
+        if method == "bias_corrected" and counts.min() < MIN_IMAGES_FOR_BIAS:
+            # A class with (almost) no validation images would get an unbounded bias: never predicted.
+            log.warning("calibration: class %s has %d validation images (< %d); fitting the temperature only",
+                        self.classes[int(counts.argmin())], int(counts.min()), MIN_IMAGES_FOR_BIAS)
+            method = "temperature"
         if method == "bias_corrected":
             temperature, bias = fit_bias_corrected_temperature(logits, labels)
             calibration = {"temperature": float(temperature), "bias": [float(b) for b in bias]}

@@ -40,7 +40,7 @@ def _kv(pairs: dict[str, Any]) -> str:
 def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     """A DataFrame as a GitHub Markdown table (floats rounded, NaN/None as "-")."""
     def cell(v: Any) -> str:
-        if v is None or (isinstance(v, float) and v != v):
+        if v is None or v is pd.NA or (isinstance(v, float) and v != v):
             return "-"
         return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 

@@ -66,7 +66,7 @@ def run_leakage_study(data: Path, out: Path, overrides: list[str] | None = None,
         final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
         rows.append({"protocol": name, "test_accuracy": final["test"]["accuracy"], "test_bma": final["test"]["bma"],
                      "test_images": final["test"]["images"], "run": str(run_dir)})
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).astype({"test_images": "Int64"})  # a count, blank for the paper's row
     frame.to_csv(out / "leakage.csv", index=False)
     (out / "leakage.md").write_text(markdown_table(frame.drop(columns=["run"], errors="ignore")))
     return frame
