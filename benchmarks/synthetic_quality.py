@@ -31,6 +31,7 @@ def main() -> None:
     from dermkit.engine.trainer import fit
     from dermkit.evaluation.classification import evaluate_classification
     from dermkit.inference import load_run
+    from dermkit.metrics.classification import balanced_accuracy
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1400)
@@ -50,7 +51,7 @@ def main() -> None:
                     f"| test Jaccard {seg['test']['jaccard']:.4f} | | |")
     table = load_table(data)
     looks = pd.read_csv(data / TRUTH_DIR / "appearance.csv", dtype=str).set_index("image_id")["appearance"]
-    correct = {}
+    predictions = {}
     for meta in (True, False):
         run_dir = out / f"cls-meta{int(meta)}"
         cfg = load_config(ROOT / "configs" / "cls_default.yaml", [
@@ -60,19 +61,18 @@ def main() -> None:
         m = evaluate_classification([load_run(run_dir)], table, run_dir / "eval-test", indices=test, n_boot=200)
         pred = pd.read_csv(run_dir / "eval-test" / "predictions.csv")
         classes = [c for c in pred.columns if c not in ("image_id", "label")]
-        predicted = np.asarray(classes)[pred[classes].to_numpy().argmax(1)]
+        labels = np.array([classes.index(c) for c in pred["label"]])
+        predictions[meta] = pred[classes].to_numpy().argmax(1)
         disguised = (looks.loc[pred["image_id"]].to_numpy() != pred["label"].to_numpy())
-        correct[meta] = predicted == pred["label"].to_numpy()
-        lookalike_acc = float(correct[meta][disguised].mean())
+        lookalike_acc = float((predictions[meta] == labels)[disguised].mean())
         lo, hi = m["ci95"]["balanced_accuracy"]
         rows.append(f"| classification | cls_default, {args.epochs} epochs, metadata {'on' if meta else 'off'} | "
                     f"test BMA {m['balanced_accuracy']:.4f} [{lo:.3f}, {hi:.3f}] | test macro AUC {m['macro_auc']:.4f} | "
                     f"test accuracy {m['accuracy']:.4f} | look-alike accuracy {lookalike_acc:.4f} "
                     f"({int(disguised.sum())} images) | test images {m['images']} |")
-    labels = pred["label"].to_numpy()
     lesions = table.records.set_index("image_id").loc[pred["image_id"], "lesion_id"].to_numpy()
-    lo, hi = paired_bma_gain_ci(correct[True], correct[False], labels, lesions)
-    gain = bma_of(correct[True], labels) - bma_of(correct[False], labels)
+    lo, hi = paired_bma_gain_ci(predictions[True], predictions[False], labels, lesions)
+    gain = balanced_accuracy(labels, predictions[True]) - balanced_accuracy(labels, predictions[False])
     limits = bayes_limits()
     rows.append(f"| classification | metadata gain (on - off) | test BMA {gain:+.4f} [{lo:+.3f}, {hi:+.3f}] "
                 f"(paired bootstrap over lesions) | | | | |")
@@ -82,14 +82,11 @@ def main() -> None:
     (out / "rows.md").write_text("\n".join(rows) + "\n")
 
 
-def bma_of(correct: np.ndarray, labels: np.ndarray) -> float:
-    """Balanced accuracy from per-image correctness: the mean over classes of their recall."""
-    return float(np.mean([correct[labels == c].mean() for c in np.unique(labels)]))
-
-
-def paired_bma_gain_ci(a: np.ndarray, b: np.ndarray, labels: np.ndarray, lesions: np.ndarray,
+def paired_bma_gain_ci(pred_a: np.ndarray, pred_b: np.ndarray, labels: np.ndarray, lesions: np.ndarray,
                        n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
     """95% interval of BMA(a) - BMA(b) on the same images, resampling lesions with replacement."""
+    from dermkit.metrics.classification import balanced_accuracy
+
     rng = np.random.default_rng(seed)
     ids, inverse = np.unique(lesions, return_inverse=True)
     members = [np.flatnonzero(inverse == i) for i in range(len(ids))]
@@ -97,7 +94,7 @@ def paired_bma_gain_ci(a: np.ndarray, b: np.ndarray, labels: np.ndarray, lesions
     for _ in range(n_boot):
         pick = np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))])
         if len(np.unique(labels[pick])) == len(np.unique(labels)):
-            gains.append(bma_of(a[pick], labels[pick]) - bma_of(b[pick], labels[pick]))
+            gains.append(balanced_accuracy(labels[pick], pred_a[pick]) - balanced_accuracy(labels[pick], pred_b[pick]))
     lo, hi = np.percentile(gains, [2.5, 97.5])
     return float(lo), float(hi)
 

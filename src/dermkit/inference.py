@@ -7,6 +7,7 @@ mask of the same size. Evaluation, ``dermkit segment``, the demo and the web app
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from dermkit.engine.checkpoint import load_checkpoint
 from dermkit.engine.trainer import resolve_device
 from dermkit.errors import DermkitError
 from dermkit.preprocess.pipeline import preprocess, restore_mask
+
+log = logging.getLogger("dermkit.inference")
 
 
 @dataclass
@@ -181,13 +184,45 @@ def class_logits(run: LoadedRun, images: torch.Tensor, meta: torch.Tensor | None
 
 
 IDENTITY_CALIBRATION = {"temperature": 1.0, "bias": None, "thresholds": None}
+CALIBRATION_FILE = "calibration.json"
+
+#: Validation images every class needs before a per-class calibration bias is fitted.
+MIN_IMAGES_FOR_BIAS = 10
+
+
+def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str], method: str) -> dict:
+    """A run's calibration (the ``RUN/calibration.json`` payload) fitted on validation logits.
+
+    ``method`` is ``inference.calibration``: plain temperature scaling, or bias-corrected
+    temperature scaling (class-weighted training shifts the class priors). The bias needs
+    :data:`MIN_IMAGES_FOR_BIAS` validation images of every class, else the temperature alone is
+    fitted (and ``method`` says so). Per-class BMA thresholds are fitted on the calibrated
+    probabilities.
+    """
+    from dermkit.metrics.calibration import fit_bias_corrected_temperature, fit_temperature
+    from dermkit.metrics.classification import fit_thresholds_for_bma
+
+    counts = np.bincount(labels, minlength=len(classes))
+    if method == "bias_corrected" and counts.min() < MIN_IMAGES_FOR_BIAS:
+        # A class with (almost) no validation images would get an unbounded bias: never predicted.
+        log.warning("calibration: class %s has %d validation images (< %d); fitting the temperature only",
+                    classes[int(counts.argmin())], int(counts.min()), MIN_IMAGES_FOR_BIAS)
+        method = "temperature"
+    if method == "bias_corrected":
+        temperature, bias = fit_bias_corrected_temperature(logits, labels)
+        calibration = {"temperature": float(temperature), "bias": [float(b) for b in bias]}
+    else:
+        calibration = {"temperature": float(fit_temperature(logits, labels)), "bias": None}
+    thresholds = fit_thresholds_for_bma(labels, calibrated_proba(logits, calibration))
+    return {"fitted_on": "val", "images": len(labels), "method": method, **calibration,
+            "thresholds": [float(t) for t in thresholds], "classes": list(classes)}
 
 
 def calibration_of(run: LoadedRun) -> dict:
     """The run's validation-fitted temperature, class bias and thresholds (identity when absent)."""
     import json
 
-    path = run.run_dir / "calibration.json"
+    path = run.run_dir / CALIBRATION_FILE
     if not path.exists():
         return dict(IDENTITY_CALIBRATION)
     return {**IDENTITY_CALIBRATION, **json.loads(path.read_text())}

@@ -84,16 +84,14 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
 
 @pytest.mark.parametrize("method", ["temperature", "bias_corrected"])
 def test_calibration_method_is_fitted_and_applied(tmp_path, method):
-    from dermkit.engine.tasks import ClassificationTask
-    from dermkit.inference import calibrated_proba, calibration_of
+    from dermkit.engine.rundir import write_json
+    from dermkit.inference import calibrated_proba, calibration_of, fit_calibration
     from dermkit.metrics.calibration import negative_log_likelihood
 
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, 600)
     logits = rng.normal(size=(600, 3)) + 2.5 * np.eye(3)[labels] + np.array([2.0, 0.0, 0.0])  # favours class 0
-    task = ClassificationTask(cls_config("unused", "model.name=cnn_s1", f"inference.calibration={method}"))
-    task.classes = ["a", "b", "c"]
-    task.fit_calibration(logits, labels, tmp_path)
+    write_json(tmp_path / "calibration.json", fit_calibration(logits, labels, ["a", "b", "c"], method))
     cal = json.loads((tmp_path / "calibration.json").read_text())
     assert cal["method"] == method and (cal["bias"] is None) == (method == "temperature")
 
@@ -108,14 +106,13 @@ def test_calibration_method_is_fitted_and_applied(tmp_path, method):
 
 
 def test_bias_needs_enough_validation_images_of_every_class(tmp_path):
-    from dermkit.engine.tasks import MIN_IMAGES_FOR_BIAS, ClassificationTask
+    from dermkit.engine.rundir import write_json
+    from dermkit.inference import MIN_IMAGES_FOR_BIAS, fit_calibration
 
     rng = np.random.default_rng(1)
     labels = np.r_[np.zeros(200, int), np.ones(200, int), np.full(MIN_IMAGES_FOR_BIAS - 1, 2)]
     logits = rng.normal(size=(len(labels), 3)) + 2.0 * np.eye(3)[labels]
-    task = ClassificationTask(cls_config("unused", "model.name=cnn_s1"))
-    task.classes = ["a", "b", "c"]
-    task.fit_calibration(logits, labels, tmp_path)
+    write_json(tmp_path / "calibration.json", fit_calibration(logits, labels, ["a", "b", "c"], "bias_corrected"))
     cal = json.loads((tmp_path / "calibration.json").read_text())
     assert cal["method"] == "temperature" and cal["bias"] is None
 

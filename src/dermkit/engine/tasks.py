@@ -7,7 +7,6 @@ Tasks are looked up in a registry by the config's ``task`` field, never by if/el
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,11 +18,6 @@ from dermkit.config import RunConfig
 from dermkit.data.dataset import LesionDataset
 from dermkit.data.transforms import build_augment
 from dermkit.engine.data import PreparedData, prepare_data
-
-log = logging.getLogger("dermkit.engine")
-
-#: Validation images every class needs before a per-class calibration bias is fitted.
-MIN_IMAGES_FOR_BIAS = 10
 
 TASKS: dict[str, Callable[[RunConfig], "BaseTask"]] = {}
 
@@ -113,8 +107,14 @@ class BaseTask:
         for side in ("val", "test"):
             loader = self.eval_loader(data, side)
             if len(loader.dataset):
-                out[side] = {**self.evaluate(model, loader, loss_fn, device, prefix=""), "images": len(loader.dataset)}
+                metrics, extra = self.score_final_side(model, loader, loss_fn, device, side, run_dir)
+                out[side] = {**metrics, "images": len(loader.dataset)}
+                out.update(extra)
         return out
+
+    def score_final_side(self, model, loader, loss_fn, device, side: str, run_dir: Path) -> tuple[dict, dict]:
+        """(metrics of one side, extra top-level entries of final_metrics.json)."""
+        return self.evaluate(model, loader, loss_fn, device, prefix=""), {}
 
 
 @register_task("segmentation")
@@ -242,54 +242,17 @@ class ClassificationTask(BaseTask):
             f"{prefix}macro_auc": macro_auc(labels, proba),
         }
 
-    def final_metrics(self, model, data: PreparedData, run_dir: Path, device) -> dict[str, Any]:
-        """Validation/test metrics of the best checkpoint, plus calibration fitted on validation.
-
-        Temperature scaling and per-class BMA thresholds are fitted on the validation side only
-        (from the same pass that scores it) and stored in ``RUN/calibration.json``; evaluation
-        applies them when asked to.
-        """
-        loss_fn = self.build_loss(data).to(device)
-        out: dict[str, Any] = {}
-        for side in ("val", "test"):
-            loader = self.eval_loader(data, side)
-            if not len(loader.dataset):
-                continue
-            logits, labels, _ = self.collect(model, loader, device)
-            out[side] = {**self.metrics(logits, labels, loss_fn, device, ""), "images": len(labels)}
-            if side == "val":
-                out["calibration"] = {"temperature": self.fit_calibration(logits, labels, run_dir)}
-        return out
-
-    def fit_calibration(self, logits: np.ndarray, labels: np.ndarray, run_dir: Path) -> float:
-        """Fit the calibration and per-class BMA thresholds; write calibration.json; return T.
-
-        ``inference.calibration`` picks plain temperature scaling or bias-corrected temperature
-        scaling (the default: class-weighted training shifts the class priors); the bias needs
-        :data:`MIN_IMAGES_FOR_BIAS` validation images of every class, else the temperature alone
-        is fitted (and ``method`` says so). The thresholds are fitted on the calibrated
-        validation probabilities.
-        """
+    def score_final_side(self, model, loader, loss_fn, device, side: str, run_dir: Path) -> tuple[dict, dict]:
+        """Metrics of the best checkpoint on one side; on validation, from the same pass, the
+        calibration (:func:`~dermkit.inference.fit_calibration`) goes to ``RUN/calibration.json``
+        for evaluation to apply when asked to."""
         from dermkit.engine.rundir import write_json
-        from dermkit.inference import calibrated_proba
-        from dermkit.metrics.calibration import fit_bias_corrected_temperature, fit_temperature
-        from dermkit.metrics.classification import fit_thresholds_for_bma
+        from dermkit.inference import CALIBRATION_FILE, fit_calibration
 
-        method = self.cfg.inference.calibration
-        counts = np.bincount(labels, minlength=len(self.classes))
-        if method == "bias_corrected" and counts.min() < MIN_IMAGES_FOR_BIAS:
-            # A class with (almost) no validation images would get an unbounded bias: never predicted.
-            log.warning("calibration: class %s has %d validation images (< %d); fitting the temperature only",
-                        self.classes[int(counts.argmin())], int(counts.min()), MIN_IMAGES_FOR_BIAS)
-            method = "temperature"
-        if method == "bias_corrected":
-            temperature, bias = fit_bias_corrected_temperature(logits, labels)
-            calibration = {"temperature": float(temperature), "bias": [float(b) for b in bias]}
-        else:
-            calibration = {"temperature": float(fit_temperature(logits, labels)), "bias": None}
-        thresholds = fit_thresholds_for_bma(labels, calibrated_proba(logits, calibration))
-        write_json(run_dir / "calibration.json", {
-            "fitted_on": "val", "images": len(labels), "method": method, **calibration,
-            "thresholds": [float(t) for t in thresholds], "classes": list(self.classes),
-        })
-        return calibration["temperature"]
+        logits, labels, _ = self.collect(model, loader, device)
+        extra: dict[str, Any] = {}
+        if side == "val":
+            calibration = fit_calibration(logits, labels, self.classes, self.cfg.inference.calibration)
+            write_json(run_dir / CALIBRATION_FILE, calibration)
+            extra["calibration"] = {"temperature": calibration["temperature"]}
+        return self.metrics(logits, labels, loss_fn, device, ""), extra

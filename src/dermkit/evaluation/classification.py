@@ -23,7 +23,9 @@ from dermkit.data.dataset import LesionDataset
 from dermkit.data.records import HAM10000_CLASSES, LesionTable
 from dermkit.engine.rundir import write_json
 from dermkit.errors import DataError
-from dermkit.inference import IDENTITY_CALIBRATION, LoadedRun, calibrated_proba, calibration_of, class_logits
+from dermkit.inference import (
+    CALIBRATION_FILE, IDENTITY_CALIBRATION, LoadedRun, calibrated_proba, calibration_of, class_logits, fit_calibration,
+)
 from dermkit.metrics.calibration import expected_calibration_error, reliability_diagram
 from dermkit.metrics.classification import (
     balanced_accuracy, bootstrap_ci, classification_report, macro_auc, melanoma_view, plot_confusion_matrix,
@@ -65,14 +67,12 @@ def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarra
 def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarray, progress: bool = True) -> dict:
     """Fit ``run``'s calibration again on its validation rows (e.g. after changing
     ``inference.calibration``) and rewrite ``RUN/calibration.json``; returns the new calibration."""
-    from dermkit.engine.tasks import ClassificationTask
-
     if len(val_indices) == 0:
         raise DataError(f"{run.run_dir}: no validation images to fit the calibration on")
-    task = ClassificationTask(run.cfg)
-    task.classes = run.classes
     logits = predict_logits(run, table, val_indices, tta=False, progress=progress)
-    task.fit_calibration(logits, table.label_indices()[val_indices], run.run_dir)
+    calibration = fit_calibration(logits, table.label_indices()[val_indices], run.classes,
+                                  run.cfg.inference.calibration)
+    write_json(run.run_dir / CALIBRATION_FILE, calibration)
     return calibration_of(run)
 
 

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dermkit.losses._functional import REDUCTIONS, reduce
+from dermkit.losses._functional import check_reduction, reduce
 
 Reduction = Literal["mean", "sum", "none"]
 ClassWeights = Sequence[float] | Tensor | None
@@ -60,8 +60,7 @@ def _check(logits: Tensor, targets: Tensor, reduction: str) -> None:
             f"targets must be in [0, {num_classes}); got range "
             f"[{int(targets.min())}, {int(targets.max())}]"
         )
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+    check_reduction(reduction)
 
 
 def _as_weights(class_weights: ClassWeights, logits: Tensor) -> Tensor | None:

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dermkit.losses._functional import REDUCTIONS, reduce
+from dermkit.losses._functional import check_reduction, reduce
 
 
 Reduction = Literal["mean", "sum", "none"]
@@ -48,8 +48,7 @@ def _prepare(logits: Tensor, targets: Tensor, reduction: str) -> Tensor:
         )
     if not logits.is_floating_point():
         raise ValueError(f"logits must be a floating-point tensor; got dtype {logits.dtype}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}; got {reduction!r}")
+    check_reduction(reduction)
     return targets.to(dtype=logits.dtype)
 
 
