@@ -25,8 +25,9 @@ def main() -> None:
     table = load_table(SHARED / "HAM10000")
     split = load_split(run_dir / "split.csv", table)
     test = side_indices(table, split, "test")
-    if bench.eval_only:  # a run trained before a calibration change: fit it again on validation
-        refit_calibration(run, table, side_indices(table, split, "val"))
+    if bench.eval_only:  # a run trained before an inference change: the recipe's settings, refitted on val
+        run.cfg = run.cfg.model_copy(update={"inference": cfg.inference})
+        refit_calibration(run, table, side_indices(table, split, "val"), side_indices(table, split, "train"))
     rows = []
     for tta in (False, True):
         for calibrate in (False, True):

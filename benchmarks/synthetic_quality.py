@@ -1,12 +1,14 @@
 """Quality on the embedded synthetic data: the default segmenter's Dice, and whether patient
 metadata helps the default classifier. Usage::
 
-    python benchmarks/synthetic_quality.py [--n 1400] [--epochs 6] [--skip-seg] [--out runs/bench-synthetic]
+    python benchmarks/synthetic_quality.py [--n 2000] [--epochs 4] [--skip-seg] [--out runs/bench-synthetic-n2000]
 
 The data set has equal images per class (so every class has enough test images for a balanced
 accuracy that is not noise) and the generator's default look-alikes: 35% of lesions are drawn in
-another class's style, keeping their true label and metadata. The two classifier runs share the
-data, split, seed and schedule and differ only in ``model.kwargs.use_metadata``; besides the usual
+another class's style, keeping their true label and metadata. The split is 50/20/30 (train/val/test)
+so that the paired gain is measured on 600 test images. The two classifier runs share the data,
+split, seed and schedule and differ only in the metadata switches (``model.kwargs.use_metadata``
+and the metadata expert, ``inference.metadata_prior``); besides the usual
 test figures the table gives the accuracy on the look-alike images, where the pixels point to the
 wrong class and only the metadata can help, the paired bootstrap interval of the BMA gain
 (resampling lesions), and the generator's Bayes limits (the best BMA any model can reach).
@@ -34,12 +36,12 @@ def main() -> None:
     from dermkit.metrics.classification import balanced_accuracy
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1400)
-    parser.add_argument("--epochs", type=int, default=6, help="classifier epochs (the recipe's schedule, shortened)")
-    parser.add_argument("--out", default=str(ROOT / "runs" / "bench-synthetic"))
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=4, help="classifier epochs (the recipe's schedule, shortened)")
+    parser.add_argument("--out", default=None, help="default runs/bench-synthetic-n<N>")
     parser.add_argument("--skip-seg", action="store_true")
     args = parser.parse_args()
-    out = Path(args.out)
+    out = Path(args.out or ROOT / "runs" / f"bench-synthetic-n{args.n}")
     data = out / "data"
     if not (data / ".complete").exists():
         write_synthetic_dataset(data, n=args.n, seed=0, balance="balanced", progress=True)
@@ -55,7 +57,9 @@ def main() -> None:
     for meta in (True, False):
         run_dir = out / f"cls-meta{int(meta)}"
         cfg = load_config(ROOT / "configs" / "cls_default.yaml", [
-            f"data.path={data}", f"model.kwargs.use_metadata={str(meta).lower()}", f"train.epochs={args.epochs}"])
+            f"data.path={data}", f"model.kwargs.use_metadata={str(meta).lower()}",
+            f"inference.metadata_prior={str(meta).lower()}", f"train.epochs={args.epochs}",
+            "data.split.val=0.2", "data.split.test=0.3"])
         fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
         test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
         m = evaluate_classification([load_run(run_dir)], table, run_dir / "eval-test", indices=test, n_boot=200)

@@ -110,6 +110,9 @@ class InferenceConfig(_Strict):
     calibration: Literal["temperature", "bias_corrected"] = Field(
         "bias_corrected", description="classification: fitted on validation; temperature only, or "
         "temperature + per-class bias (undoes the prior shift of class-weighted training)")
+    metadata_prior: bool = Field(
+        False, description="classification: fuse a metadata-only expert (logistic regression on the training "
+        "side's age, sex and site) with the image model, weighted on validation with the calibration")
 
 
 class TrainConfig(_Strict):

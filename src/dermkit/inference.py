@@ -190,16 +190,20 @@ CALIBRATION_FILE = "calibration.json"
 MIN_IMAGES_FOR_BIAS = 10
 
 
-def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str], method: str) -> dict:
+def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str], method: str,
+                    metadata_prior: dict | None = None, meta: np.ndarray | None = None) -> dict:
     """A run's calibration (the ``RUN/calibration.json`` payload) fitted on validation logits.
 
     ``method`` is ``inference.calibration``: plain temperature scaling, or bias-corrected
     temperature scaling (class-weighted training shifts the class priors). The bias needs
     :data:`MIN_IMAGES_FOR_BIAS` validation images of every class, else the temperature alone is
-    fitted (and ``method`` says so). Per-class BMA thresholds are fitted on the calibrated
+    fitted (and ``method`` says so). With a ``metadata_prior`` (a training-side metadata expert,
+    :func:`~dermkit.models.classification.metadata_prior.fit_metadata_prior`) and the validation
+    images' encoded ``meta``, its log-probabilities join the fit with a weight (``metadata_weight``)
+    chosen by the same validation NLL. Per-class BMA thresholds are fitted on the calibrated
     probabilities.
     """
-    from dermkit.metrics.calibration import fit_bias_corrected_temperature, fit_temperature
+    from dermkit.metrics.calibration import fit_logit_fusion
     from dermkit.metrics.classification import fit_thresholds_for_bma
 
     counts = np.bincount(labels, minlength=len(classes))
@@ -208,18 +212,36 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str], 
         log.warning("calibration: class %s has %d validation images (< %d); fitting the temperature only",
                     classes[int(counts.argmin())], int(counts.min()), MIN_IMAGES_FOR_BIAS)
         method = "temperature"
-    if method == "bias_corrected":
-        temperature, bias = fit_bias_corrected_temperature(logits, labels)
-        calibration = {"temperature": float(temperature), "bias": [float(b) for b in bias]}
-    else:
-        calibration = {"temperature": float(fit_temperature(logits, labels)), "bias": None}
-    thresholds = fit_thresholds_for_bma(labels, calibrated_proba(logits, calibration))
+    prior_log_proba = None
+    if metadata_prior is not None:
+        from dermkit.models.classification.metadata_prior import metadata_log_proba
+
+        if meta is None:
+            raise ValueError("fit_calibration: a metadata_prior needs the validation images' meta")
+        prior_log_proba = metadata_log_proba(metadata_prior, meta)
+    temperature, bias, weight = fit_logit_fusion(logits, labels, prior_log_proba, bias=method == "bias_corrected")
+    calibration = {"temperature": temperature, "bias": None if bias is None else [float(b) for b in bias]}
+    if metadata_prior is not None:
+        calibration.update(metadata_prior=metadata_prior, metadata_weight=weight)
+    thresholds = fit_thresholds_for_bma(labels, calibrated_proba(logits, calibration, meta))
     return {"fitted_on": "val", "images": len(labels), "method": method, **calibration,
             "thresholds": [float(t) for t in thresholds], "classes": list(classes)}
 
 
+def metadata_prior_for(cfg: RunConfig, table, train_rows: np.ndarray, num_classes: int) -> dict | None:
+    """The run's metadata expert fitted on its training rows, or None when
+    ``inference.metadata_prior`` is off."""
+    if not cfg.inference.metadata_prior:
+        return None
+    from dermkit.data.metadata import metadata_matrix
+    from dermkit.models.classification.metadata_prior import fit_metadata_prior
+
+    return fit_metadata_prior(metadata_matrix(table, train_rows), table.label_indices()[train_rows], num_classes)
+
+
 def calibration_of(run: LoadedRun) -> dict:
-    """The run's validation-fitted temperature, class bias and thresholds (identity when absent)."""
+    """The run's validation-fitted temperature, class bias, metadata expert and thresholds
+    (identity when absent)."""
     import json
 
     path = run.run_dir / CALIBRATION_FILE
@@ -228,11 +250,22 @@ def calibration_of(run: LoadedRun) -> dict:
     return {**IDENTITY_CALIBRATION, **json.loads(path.read_text())}
 
 
-def calibrated_proba(logits: torch.Tensor | np.ndarray, calibration: dict) -> np.ndarray:
-    """``softmax(logits / T + b)`` with a run's :func:`calibration_of` (``b`` absent: plain T)."""
+def calibrated_proba(logits: torch.Tensor | np.ndarray, calibration: dict, meta: np.ndarray | None = None) -> np.ndarray:
+    """``softmax(logits / T + w * log p_meta + b)`` with a run's :func:`calibration_of`.
+
+    ``b`` absent: no bias; no ``metadata_prior`` in the calibration: no metadata term. A
+    calibration with a metadata expert needs the images' encoded ``meta`` (N, METADATA_DIM).
+    """
     z = torch.as_tensor(np.asarray(logits), dtype=torch.float64) / calibration["temperature"]
     if calibration.get("bias") is not None:
         z = z + torch.as_tensor(calibration["bias"], dtype=torch.float64)
+    if calibration.get("metadata_prior") is not None:
+        from dermkit.models.classification.metadata_prior import metadata_log_proba
+
+        if meta is None:
+            raise ValueError("this run's calibration fuses a metadata expert: pass the images' metadata")
+        z = z + calibration["metadata_weight"] * torch.as_tensor(
+            metadata_log_proba(calibration["metadata_prior"], np.asarray(meta)), dtype=torch.float64)
     return torch.softmax(z, 1).numpy()
 
 
@@ -260,7 +293,7 @@ def diagnose(run: LoadedRun, image: np.ndarray, meta=None, tta: bool | None = No
     m = torch.from_numpy(encode_metadata(meta))[None].to(run.device)
     logits = class_logits(run, x, m, tta)
     cal = calibration_of(run) if calibrated else IDENTITY_CALIBRATION
-    proba = calibrated_proba(logits.cpu(), cal)[0]
+    proba = calibrated_proba(logits.cpu(), cal, m.cpu().numpy())[0]
     from dermkit.metrics.classification import predict_with_thresholds
 
     pred = int(predict_with_thresholds(proba[None], cal.get("thresholds"))[0])

@@ -44,10 +44,12 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
     run_dir = tmp_path / "run"
     final = fit(cls_config(synthetic_root, "model.name=timm_classifier", "model.kwargs.model_name=test_efficientnet",
                            "model.kwargs.pretrained=false", "model.kwargs.use_metadata=true",
-                           "imbalance.sampler=weighted"), run_dir, progress=False)
+                           "imbalance.sampler=weighted", "inference.metadata_prior=true"), run_dir, progress=False)
     assert {"accuracy", "bma", "macro_auc"} <= set(final["test"])
     cal = json.loads((run_dir / "calibration.json").read_text())
     assert cal["fitted_on"] == "val" and cal["temperature"] > 0 and len(cal["thresholds"]) == 7
+    assert np.array(cal["metadata_prior"]["coef"]).shape[0] == 7 and cal["metadata_weight"] >= 0
+    assert final["calibration"]["metadata_weight"] == cal["metadata_weight"]
     # The tiny validation side lacks some classes: the bias would be unbounded, so only T is fitted.
     assert cal["method"] == "temperature" and cal["bias"] is None
 
@@ -71,9 +73,11 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
 
     before = json.loads((run_dir / "calibration.json").read_text())
     val = side_indices(table, load_split(run_dir / "split.csv", table), "val")
-    again = refit_calibration(run, table, val, progress=False)
+    train = side_indices(table, load_split(run_dir / "split.csv", table), "train")
+    again = refit_calibration(run, table, val, train, progress=False)
     assert again["temperature"] == pytest.approx(before["temperature"], rel=1e-4)  # same model, same side
     assert again["thresholds"] == pytest.approx(before["thresholds"], rel=1e-4)
+    assert again["metadata_weight"] == pytest.approx(before["metadata_weight"], rel=1e-4, abs=1e-6)
 
     from dermkit.data.io import read_image
 
@@ -125,3 +129,33 @@ def test_metadata_model_without_meta_is_an_error(synthetic_root, tmp_path):
 
     with pytest.raises(ValueError, match="meta"):
         model(torch.zeros(1, 3, 32, 32), None)
+
+
+def test_metadata_expert_is_weighted_on_validation_and_needed_at_inference(tmp_path):
+    """Image logits that cannot tell classes 1 and 2 apart, metadata that can: the fitted fusion
+    trusts the metadata expert (weight well above 0) and beats the image model alone."""
+    from dermkit.data.metadata import METADATA_DIM
+    from dermkit.inference import calibrated_proba, fit_calibration
+    from dermkit.metrics.calibration import negative_log_likelihood
+    from dermkit.models.classification.metadata_prior import fit_metadata_prior
+
+    rng = np.random.default_rng(2)
+
+    def sample(n):
+        labels = rng.integers(0, 3, n)
+        meta = np.zeros((n, METADATA_DIM), np.float32)
+        meta[:, 0] = np.where(labels == 2, rng.uniform(0.6, 0.9, n), rng.uniform(0.1, 0.5, n))  # age tells 2
+        meta[:, 2] = 1.0  # sex: male for all
+        logits = rng.normal(size=(n, 3)) + 3.0 * np.eye(3)[np.minimum(labels, 1)]  # 1 and 2 look alike
+        return logits, labels, meta
+
+    prior = fit_metadata_prior(*sample(800)[1:][::-1], num_classes=3)
+    logits, labels, meta = sample(600)
+    cal = fit_calibration(logits, labels, ["a", "b", "c"], "bias_corrected", prior, meta)
+    assert cal["metadata_weight"] > 0.5
+    fused = calibrated_proba(logits, cal, meta)
+    image_only = calibrated_proba(logits, {**cal, "metadata_prior": None})
+    assert negative_log_likelihood(np.log(fused), labels) < 0.8 * negative_log_likelihood(np.log(image_only), labels)
+    assert (fused.argmax(1) == labels).mean() > (image_only.argmax(1) == labels).mean() + 0.2
+    with pytest.raises(ValueError, match="metadata"):
+        calibrated_proba(logits, cal)

@@ -17,6 +17,7 @@ from dermkit.metrics.calibration import (
     calibration_bins,
     expected_calibration_error,
     fit_bias_corrected_temperature,
+    fit_logit_fusion,
     fit_temperature,
     negative_log_likelihood,
     reliability_diagram,
@@ -105,6 +106,27 @@ def test_bias_corrected_temperature_is_plain_temperature_without_shift():
     t, b = fit_bias_corrected_temperature(3.0 * logits, y)
     assert t == pytest.approx(3.0, rel=0.05)
     assert np.abs(b).max() < 0.05
+
+
+def test_logit_fusion_recovers_temperature_bias_and_expert_weight():
+    rng = np.random.default_rng(5)
+    n, c = 20_000, 4
+    z = rng.normal(size=(n, c)) * 2.0
+    prior = np.log(rng.dirichlet(np.ones(c), size=n))  # a second expert's log-probabilities
+    truth_b = np.array([0.6, -0.2, -0.2, -0.2])
+    s = z / 2.0 + 0.7 * prior + truth_b
+    p = np.exp(s - s.max(1, keepdims=True))
+    y = np.array([rng.choice(c, p=row / row.sum()) for row in p])
+    t, b, w = fit_logit_fusion(z, y, prior)
+    assert t == pytest.approx(2.0, rel=0.05) and w == pytest.approx(0.7, abs=0.05)
+    np.testing.assert_allclose(b, truth_b, atol=0.06)
+    t0, b0, w0 = fit_logit_fusion(z, y, prior, bias=False)
+    assert b0 is None and w0 == pytest.approx(0.7, abs=0.1)
+    useless = np.log(rng.dirichlet(np.ones(c), size=n))  # unrelated to y: weight stays near 0
+    assert fit_logit_fusion(z, y, useless)[2] < 0.05
+    assert fit_logit_fusion(z, y)[2] is None
+    with pytest.raises(ValueError, match="prior_log_proba"):
+        fit_logit_fusion(z, y, prior[:10])
 
 
 def test_torch_inputs():

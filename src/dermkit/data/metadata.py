@@ -6,9 +6,14 @@ so the network can tell "unknown" from "age 0".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from dermkit.data.records import SEXES, SITES, Metadata
+
+if TYPE_CHECKING:
+    from dermkit.data.records import LesionTable
 
 #: Age is scaled by this so typical ages fall in [0, 1].
 AGE_SCALE = 100.0
@@ -27,3 +32,10 @@ def encode_metadata(meta: Metadata) -> np.ndarray:
     vec[2 + SEXES.index(meta.sex if meta.sex in SEXES else "unknown")] = 1.0
     vec[2 + len(SEXES) + SITES.index(meta.site if meta.site in SITES else "unknown")] = 1.0
     return vec
+
+
+def metadata_matrix(table: "LesionTable", rows: np.ndarray) -> np.ndarray:
+    """(N, METADATA_DIM) float32: :func:`encode_metadata` of the table rows ``rows``, in order."""
+    if len(rows) == 0:
+        return np.zeros((0, METADATA_DIM), dtype=np.float32)
+    return np.stack([encode_metadata(table.metadata(int(i))) for i in rows])

@@ -170,6 +170,7 @@ class ClassificationTask(BaseTask):
         data = super().prepare(run_dir)
         self.classes = data.table.classes
         self.labels = data.table.label_indices()
+        self.table, self.train_rows = data.table, data.indices("train")
         return data
 
     def model_kwargs(self) -> dict[str, Any]:
@@ -246,13 +247,17 @@ class ClassificationTask(BaseTask):
         """Metrics of the best checkpoint on one side; on validation, from the same pass, the
         calibration (:func:`~dermkit.inference.fit_calibration`) goes to ``RUN/calibration.json``
         for evaluation to apply when asked to."""
+        from dermkit.data.metadata import metadata_matrix
         from dermkit.engine.rundir import write_json
-        from dermkit.inference import CALIBRATION_FILE, fit_calibration
+        from dermkit.inference import CALIBRATION_FILE, fit_calibration, metadata_prior_for
 
-        logits, labels, _ = self.collect(model, loader, device)
+        logits, labels, rows = self.collect(model, loader, device)
         extra: dict[str, Any] = {}
         if side == "val":
-            calibration = fit_calibration(logits, labels, self.classes, self.cfg.inference.calibration)
+            prior = metadata_prior_for(self.cfg, self.table, self.train_rows, len(self.classes))
+            calibration = fit_calibration(logits, labels, self.classes, self.cfg.inference.calibration,
+                                          prior, metadata_matrix(self.table, rows))
             write_json(run_dir / CALIBRATION_FILE, calibration)
-            extra["calibration"] = {"temperature": calibration["temperature"]}
+            extra["calibration"] = {k: calibration.get(k) for k in ("temperature", "metadata_weight")
+                                    if calibration.get(k) is not None}
         return self.metrics(logits, labels, loss_fn, device, ""), extra

@@ -20,11 +20,13 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from dermkit.data.dataset import LesionDataset
+from dermkit.data.metadata import metadata_matrix
 from dermkit.data.records import HAM10000_CLASSES, LesionTable
 from dermkit.engine.rundir import write_json
 from dermkit.errors import DataError
 from dermkit.inference import (
     CALIBRATION_FILE, IDENTITY_CALIBRATION, LoadedRun, calibrated_proba, calibration_of, class_logits, fit_calibration,
+    metadata_prior_for,
 )
 from dermkit.metrics.calibration import expected_calibration_error, reliability_diagram
 from dermkit.metrics.classification import (
@@ -58,20 +60,24 @@ def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarra
                    calibrate: bool, progress: bool = True) -> np.ndarray:
     """Mean over runs of each run's (validation-calibrated when ``calibrate``) probabilities."""
     probas = []
+    meta = metadata_matrix(table, indices) if calibrate else None
     for run in runs:
         logits = predict_logits(run, table, indices, run.cfg.inference.tta if tta is None else tta, progress=progress)
-        probas.append(calibrated_proba(logits, calibration_of(run) if calibrate else IDENTITY_CALIBRATION))
+        probas.append(calibrated_proba(logits, calibration_of(run) if calibrate else IDENTITY_CALIBRATION, meta))
     return np.mean(probas, axis=0)
 
 
-def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarray, progress: bool = True) -> dict:
+def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarray, train_indices: np.ndarray,
+                      progress: bool = True) -> dict:
     """Fit ``run``'s calibration again on its validation rows (e.g. after changing
-    ``inference.calibration``) and rewrite ``RUN/calibration.json``; returns the new calibration."""
+    ``inference.calibration``; the metadata expert is refitted on ``train_indices``) and rewrite
+    ``RUN/calibration.json``; returns the new calibration."""
     if len(val_indices) == 0:
         raise DataError(f"{run.run_dir}: no validation images to fit the calibration on")
     logits = predict_logits(run, table, val_indices, tta=False, progress=progress)
+    prior = metadata_prior_for(run.cfg, table, train_indices, len(run.classes))
     calibration = fit_calibration(logits, table.label_indices()[val_indices], run.classes,
-                                  run.cfg.inference.calibration)
+                                  run.cfg.inference.calibration, prior, metadata_matrix(table, val_indices))
     write_json(run.run_dir / CALIBRATION_FILE, calibration)
     return calibration_of(run)
 

@@ -16,6 +16,9 @@ Following Guo et al. 2017 ("On calibration of modern neural networks"):
   with ``T`` and a per-class bias ``b`` fitted jointly by minimising the validation NLL (convex in
   ``(1/T, b)``; L-BFGS with the exact gradient). Class-weighted or over-sampled training moves the
   model's class priors away from the data's; one temperature cannot undo that, the bias can.
+* **Fusion with a second expert** (:func:`fit_logit_fusion`): BCTS plus ``w`` times another
+  model's log-probabilities (a product of experts, e.g. a metadata-only model); the validation
+  NLL decides how much the second model adds to the image model.
 
 Arrays: ``proba``/``logits`` ``(N, C)`` (numpy or torch), ``y_true`` ``(N,)`` int classes.
 """
@@ -152,25 +155,56 @@ def fit_bias_corrected_temperature(logits: ArrayLike, y_true: ArrayLike) -> tupl
     Starts from plain temperature scaling, so its NLL is never worse than :func:`fit_temperature`'s
     on the data it is fitted on. Fit on validation logits, never on test.
     """
+    temperature, bias, _ = fit_logit_fusion(logits, y_true)
+    assert bias is not None
+    return temperature, bias
+
+
+#: Bounds of the weight of a second expert's log-probabilities in :func:`fit_logit_fusion`.
+PRIOR_WEIGHT_BOUNDS = (0.0, 10.0)
+
+
+def fit_logit_fusion(
+    logits: ArrayLike, y_true: ArrayLike, prior_log_proba: ArrayLike | None = None, bias: bool = True,
+) -> tuple[float, NDArray[np.float64] | None, float | None]:
+    """``(T, b, w)`` minimising the NLL of ``softmax(logits / T + w * prior_log_proba + b)``.
+
+    BCTS (``prior_log_proba=None``) or BCTS with a second expert fused as a weighted product of
+    experts: ``prior_log_proba`` ``(N, C)`` are another model's log-probabilities for the same
+    images (e.g. a metadata-only model), ``w`` in :data:`PRIOR_WEIGHT_BOUNDS` says how much to
+    trust it next to the image model. The NLL stays convex in ``(1/T, w, b)``; L-BFGS with the
+    exact gradient from plain temperature scaling (``w = 0``, ``b = 0``), so the fit is never worse
+    than :func:`fit_temperature` on the data it is fitted on. ``bias=False`` fixes ``b = 0``
+    (returned as None); ``w`` is None without a prior. ``b`` sums to 0. Fit on validation only.
+    """
     z, y = _check(logits, y_true, "logits")
     n, c = z.shape
+    m = None
+    if prior_log_proba is not None:
+        m = np.asarray(prior_log_proba, dtype=np.float64)
+        if m.shape != z.shape or not np.all(np.isfinite(m)):
+            raise ValueError(f"prior_log_proba must be finite with the logits' shape {z.shape}; got {m.shape}")
     onehot = np.zeros_like(z)
     onehot[np.arange(n), y] = 1.0
     low, high = TEMPERATURE_BOUNDS
+    n_scale = 1 if m is None else 2  # beta, then w when there is a prior
 
     def nll_and_grad(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        beta, b = theta[0], theta[1:]
-        s = beta * z + b
+        s = theta[0] * z + (theta[1] * m if m is not None else 0.0)
+        if bias:
+            s = s + theta[n_scale:]
         lse = logsumexp(s, axis=1)
-        p = np.exp(s - lse[:, None])
-        diff = (p - onehot) / n  # d NLL / d s
-        return float(np.mean(lse - s[np.arange(n), y])), np.concatenate([[np.sum(diff * z)], diff.sum(0)])
+        diff = (np.exp(s - lse[:, None]) - onehot) / n  # d NLL / d s
+        grad = [np.sum(diff * z)] + ([np.sum(diff * m)] if m is not None else [])
+        grad_b = diff.sum(0) if bias else np.zeros(0)
+        return float(np.mean(lse - s[np.arange(n), y])), np.concatenate([grad, grad_b])
 
-    start = np.concatenate([[1.0 / fit_temperature(z, y)], np.zeros(c)])
-    result = minimize(nll_and_grad, start, jac=True, method="L-BFGS-B",
-                      bounds=[(1 / high, 1 / low)] + [(None, None)] * c, options={"maxiter": 500})
+    start = np.concatenate([[1.0 / fit_temperature(z, y)], [0.0] * (n_scale - 1), np.zeros(c if bias else 0)])
+    bounds = [(1 / high, 1 / low)] + [PRIOR_WEIGHT_BOUNDS] * (n_scale - 1) + [(None, None)] * (c if bias else 0)
+    result = minimize(nll_and_grad, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 500})
     theta = result.x if result.fun <= nll_and_grad(start)[0] else start
-    return float(1.0 / theta[0]), theta[1:] - theta[1:].mean()
+    b = theta[n_scale:] - theta[n_scale:].mean() if bias else None
+    return float(1.0 / theta[0]), b, (float(theta[1]) if m is not None else None)
 
 
 def reliability_diagram(
