@@ -33,7 +33,7 @@ def main() -> None:
     from dermkit.engine.trainer import fit
     from dermkit.evaluation.classification import evaluate_classification
     from dermkit.inference import load_run
-    from dermkit.metrics.classification import balanced_accuracy
+    from dermkit.metrics.classification import balanced_accuracy, bootstrap_ci
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
@@ -64,9 +64,9 @@ def main() -> None:
         test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
         m = evaluate_classification([load_run(run_dir)], table, run_dir / "eval-test", indices=test, n_boot=200)
         pred = pd.read_csv(run_dir / "eval-test" / "predictions.csv")
-        classes = [c for c in pred.columns if c not in ("image_id", "label")]
+        classes = [c for c in pred.columns if c not in ("image_id", "label", "predicted")]
         labels = np.array([classes.index(c) for c in pred["label"]])
-        predictions[meta] = pred[classes].to_numpy().argmax(1)
+        predictions[meta] = np.array([classes.index(c) for c in pred["predicted"]])  # the run's decisions
         disguised = (looks.loc[pred["image_id"]].to_numpy() != pred["label"].to_numpy())
         lookalike_acc = float((predictions[meta] == labels)[disguised].mean())
         lo, hi = m["ci95"]["balanced_accuracy"]
@@ -75,7 +75,9 @@ def main() -> None:
                     f"test accuracy {m['accuracy']:.4f} | look-alike accuracy {lookalike_acc:.4f} "
                     f"({int(disguised.sum())} images) | test images {m['images']} |")
     lesions = table.records.set_index("image_id").loc[pred["image_id"], "lesion_id"].to_numpy()
-    lo, hi = paired_bma_gain_ci(predictions[True], predictions[False], labels, lesions)
+    n = len(classes)
+    lo, hi = bootstrap_ci(labels, np.stack([predictions[True], predictions[False]], 1), lesions,
+                          lambda t, d: balanced_accuracy(t, d[:, 0], n) - balanced_accuracy(t, d[:, 1], n), n_boot=2000)
     gain = balanced_accuracy(labels, predictions[True]) - balanced_accuracy(labels, predictions[False])
     limits = bayes_limits()
     rows.append(f"| classification | metadata gain (on - off) | test BMA {gain:+.4f} [{lo:+.3f}, {hi:+.3f}] "
@@ -84,23 +86,6 @@ def main() -> None:
                 f"image+metadata {limits['image+metadata']:.4f} | metadata {limits['metadata']:.4f} | | |")
     print("\n".join(rows))
     (out / "rows.md").write_text("\n".join(rows) + "\n")
-
-
-def paired_bma_gain_ci(pred_a: np.ndarray, pred_b: np.ndarray, labels: np.ndarray, lesions: np.ndarray,
-                       n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% interval of BMA(a) - BMA(b) on the same images, resampling lesions with replacement."""
-    from dermkit.metrics.classification import balanced_accuracy
-
-    rng = np.random.default_rng(seed)
-    ids, inverse = np.unique(lesions, return_inverse=True)
-    members = [np.flatnonzero(inverse == i) for i in range(len(ids))]
-    gains = []
-    for _ in range(n_boot):
-        pick = np.concatenate([members[i] for i in rng.integers(0, len(ids), len(ids))])
-        if len(np.unique(labels[pick])) == len(np.unique(labels)):
-            gains.append(balanced_accuracy(labels[pick], pred_a[pick]) - balanced_accuracy(labels[pick], pred_b[pick]))
-    lo, hi = np.percentile(gains, [2.5, 97.5])
-    return float(lo), float(hi)
 
 
 if __name__ == "__main__":

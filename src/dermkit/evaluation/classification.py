@@ -1,7 +1,9 @@
 """Evaluate one or more classification runs on a data set, honestly.
 
 Predictions (optionally with test-time augmentation) are averaged over runs (an ensemble), then
-optionally calibrated with the run's validation-fitted temperature, class bias and per-class thresholds.
+optionally calibrated with the run's validation-fitted temperature, class bias and metadata expert;
+the headline decisions are the ones :func:`~dermkit.inference.diagnose` makes (the run's validation
+per-class thresholds when calibrated; the plain argmax is reported beside them).
 Written to the output folder: ``metrics.json`` (with bootstrap 95% intervals that resample
 lesions), ``per_class.csv``, ``confusion_matrix.csv/.png``, ``roc.png``, ``reliability.png``,
 ``predictions_isic.csv`` (ISIC 2018 Task 3 format) and ``predictions.csv``. When the data set
@@ -31,7 +33,7 @@ from dermkit.inference import (
 from dermkit.metrics.calibration import expected_calibration_error, reliability_diagram
 from dermkit.metrics.classification import (
     balanced_accuracy, bootstrap_ci, classification_report, macro_auc, melanoma_view, plot_confusion_matrix,
-    plot_roc, write_isic_task3_csv,
+    plot_roc, predict_with_thresholds, write_isic_task3_csv,
 )
 
 MELANOMA_NAMES = ("mel", "melanoma")
@@ -108,26 +110,30 @@ def evaluate_classification(
     groups = records["lesion_id"].iloc[indices].astype(str).to_numpy()
     if set(classes) == set(HAM10000_CLASSES):
         write_isic_task3_csv(out_dir / "predictions_isic.csv", ids, proba, classes)
-    pd.DataFrame(proba, columns=classes).assign(image_id=ids, label=records["label"].iloc[indices].tolist()).to_csv(
-        out_dir / "predictions.csv", index=False)
+    thresholds = calibration_of(runs[0]).get("thresholds") if calibrate and len(runs) == 1 else None
+    pd.DataFrame(proba, columns=classes).assign(
+        image_id=ids, label=records["label"].iloc[indices].tolist(),
+        predicted=[classes[i] for i in predict_with_thresholds(proba, thresholds)],
+    ).to_csv(out_dir / "predictions.csv", index=False)
     metrics: dict[str, Any] = {"images": len(indices), "lesions": int(len(set(groups))), "data": str(table.root),
                                "runs": [str(r.run_dir) for r in runs], "tta": tta, "calibrated": calibrate}
     if tuple(table.classes) == tuple(classes):
-        metrics.update(_multiclass(runs, proba, table.label_indices()[indices], groups, classes, calibrate, n_boot,
-                                   out_dir))
+        metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, thresholds, n_boot, out_dir))
     else:
         metrics.update(_melanoma_only(proba, table, indices, classes))
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
-def _multiclass(runs, proba, y, groups, classes, calibrate, n_boot, out_dir) -> dict[str, Any]:
-    thresholds = calibration_of(runs[0]).get("thresholds") if calibrate and len(runs) == 1 else None
-    report = classification_report(y, proba, classes)
+def _multiclass(proba, y, groups, classes, thresholds, n_boot, out_dir) -> dict[str, Any]:
+    """Scores of the decisions the run makes in use (:func:`~dermkit.inference.diagnose`): the
+    validation-fitted per-class ``thresholds`` when calibrated (one run), else the argmax, which is
+    also reported under ``"argmax"`` for comparison."""
+    report = classification_report(y, proba, classes, thresholds=thresholds)
     result: dict[str, Any] = {k: v for k, v in report.items() if k not in ("per_class", "confusion_matrix")}
-    if thresholds is not None:
-        tuned = classification_report(y, proba, classes, thresholds=thresholds)
-        result["with_thresholds"] = {k: tuned[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")}
+    result["decision"] = "argmax" if thresholds is None else "validation thresholds"
+    plain = classification_report(y, proba, classes) if thresholds is not None else report
+    result["argmax"] = {k: plain[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")}
     report["per_class"].to_csv(out_dir / "per_class.csv")
     cm = report["confusion_matrix"]
     pd.DataFrame(cm, index=classes, columns=classes).to_csv(out_dir / "confusion_matrix.csv")
@@ -137,7 +143,8 @@ def _multiclass(runs, proba, y, groups, classes, calibrate, n_boot, out_dir) -> 
     result["ece"] = expected_calibration_error(proba, y)
     n = len(classes)
     result["ci95"] = {
-        "balanced_accuracy": bootstrap_ci(y, proba, groups, lambda t, p: balanced_accuracy(t, p.argmax(1), n), n_boot),
+        "balanced_accuracy": bootstrap_ci(
+            y, proba, groups, lambda t, p: balanced_accuracy(t, predict_with_thresholds(p, thresholds), n), n_boot),
         "macro_auc": bootstrap_ci(y, proba, groups, macro_auc, n_boot),
     }
     mel = next((c for c in MELANOMA_NAMES if c in classes), None)
