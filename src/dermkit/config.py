@@ -110,6 +110,10 @@ class InferenceConfig(_Strict):
     calibration: Literal["temperature", "bias_corrected"] = Field(
         "bias_corrected", description="classification: fitted on validation; temperature only, or "
         "temperature + per-class bias (undoes the prior shift of class-weighted training)")
+    decision: Literal["prior", "thresholds", "argmax"] = Field(
+        "prior", description="classification: how calibrated probabilities become a diagnosis; prior: "
+        "argmax p(y|x) / pi(y) with pi the mean calibrated probability on validation (the Bayes decision for "
+        "balanced accuracy); thresholds: per-class divisors fitted for BMA on validation; argmax")
     metadata_prior: bool = Field(
         False, description="classification: fuse a metadata-only expert (logistic regression on the training "
         "side's age, sex and site) with the image model, weighted on validation with the calibration")

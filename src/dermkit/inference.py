@@ -191,7 +191,8 @@ MIN_IMAGES_FOR_BIAS = 10
 
 
 def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str], method: str,
-                    metadata_prior: dict | None = None, meta: np.ndarray | None = None) -> dict:
+                    metadata_prior: dict | None = None, meta: np.ndarray | None = None,
+                    decision: str = "prior") -> dict:
     """A run's calibration (the ``RUN/calibration.json`` payload) fitted on validation logits.
 
     ``method`` is ``inference.calibration``: plain temperature scaling, or bias-corrected
@@ -200,11 +201,12 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str], 
     fitted (and ``method`` says so). With a ``metadata_prior`` (a training-side metadata expert,
     :func:`~dermkit.models.classification.metadata_prior.fit_metadata_prior`) and the validation
     images' encoded ``meta``, its log-probabilities join the fit with a weight (``metadata_weight``)
-    chosen by the same validation NLL. Per-class BMA thresholds are fitted on the calibrated
-    probabilities.
+    chosen by the same validation NLL. ``decision`` (``inference.decision``) sets the per-class
+    divisors applied to the calibrated probabilities: ``"prior"`` their validation mean (so the
+    decision is ``argmax p(y|x) / pi(y)``, the Bayes rule for balanced accuracy), ``"thresholds"``
+    fitted for validation BMA, ``"argmax"`` none.
     """
     from dermkit.metrics.calibration import fit_logit_fusion
-    from dermkit.metrics.classification import fit_thresholds_for_bma
 
     counts = np.bincount(labels, minlength=len(classes))
     if method == "bias_corrected" and counts.min() < MIN_IMAGES_FOR_BIAS:
@@ -223,9 +225,23 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str], 
     calibration = {"temperature": temperature, "bias": None if bias is None else [float(b) for b in bias]}
     if metadata_prior is not None:
         calibration.update(metadata_prior=metadata_prior, metadata_weight=weight)
-    thresholds = fit_thresholds_for_bma(labels, calibrated_proba(logits, calibration, meta))
-    return {"fitted_on": "val", "images": len(labels), "method": method, **calibration,
+    thresholds = decision_divisors(decision, labels, calibrated_proba(logits, calibration, meta))
+    return {"fitted_on": "val", "images": len(labels), "method": method, **calibration, "decision": decision,
             "thresholds": [float(t) for t in thresholds], "classes": list(classes)}
+
+
+def decision_divisors(decision: str, labels: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """(C,) per-class divisors (:func:`~dermkit.metrics.classification.predict_with_thresholds`)
+    of an ``inference.decision`` rule, from calibrated validation probabilities and labels."""
+    from dermkit.metrics.classification import fit_thresholds_for_bma
+
+    if decision == "prior":  # argmax p(y|x) / pi(y): the Bayes decision for balanced accuracy
+        return proba.mean(0)
+    if decision == "thresholds":
+        return fit_thresholds_for_bma(labels, proba)
+    if decision == "argmax":
+        return np.ones(proba.shape[1])
+    raise ValueError(f"unknown decision rule {decision!r}; use 'prior', 'thresholds' or 'argmax'")
 
 
 def metadata_prior_for(cfg: RunConfig, table, train_rows: np.ndarray, num_classes: int) -> dict | None:

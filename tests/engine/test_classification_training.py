@@ -159,3 +159,32 @@ def test_metadata_expert_is_weighted_on_validation_and_needed_at_inference(tmp_p
     assert (fused.argmax(1) == labels).mean() > (image_only.argmax(1) == labels).mean() + 0.2
     with pytest.raises(ValueError, match="metadata"):
         calibrated_proba(logits, cal)
+
+
+@pytest.mark.parametrize("decision", ["prior", "thresholds", "argmax"])
+def test_decision_rule_is_fitted_on_validation(decision):
+    """Imbalanced classes (80/15/5): the prior rule divides by the mean calibrated probability and
+    lifts balanced accuracy above the argmax, which follows the class prior."""
+    from dermkit.inference import calibrated_proba, fit_calibration
+    from dermkit.metrics.classification import balanced_accuracy, predict_with_thresholds
+
+    rng = np.random.default_rng(3)
+
+    def sample(n):
+        labels = rng.choice(3, n, p=[0.8, 0.15, 0.05])
+        return rng.normal(size=(n, 3)) + 1.2 * np.eye(3)[labels], labels
+
+    logits, labels = sample(3000)
+    cal = fit_calibration(logits, labels, ["a", "b", "c"], "bias_corrected", decision=decision)
+    proba = calibrated_proba(logits, cal)
+    assert cal["decision"] == decision
+    if decision == "prior":
+        np.testing.assert_allclose(cal["thresholds"], proba.mean(0))
+        np.testing.assert_allclose(cal["thresholds"], np.bincount(labels) / len(labels), atol=0.01)  # BCTS
+    if decision == "argmax":
+        assert cal["thresholds"] == [1.0, 1.0, 1.0]
+    new_logits, new_labels = sample(3000)
+    new = calibrated_proba(new_logits, cal)
+    bma = balanced_accuracy(new_labels, predict_with_thresholds(new, cal["thresholds"]), 3)
+    if decision != "argmax":
+        assert bma > balanced_accuracy(new_labels, new.argmax(1), 3) + 0.1

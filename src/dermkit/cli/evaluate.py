@@ -89,7 +89,7 @@ def evaluate_cls(
     layout: str = typer.Option("auto", help="Reader to use; 'auto' detects it."),
     side: str = typer.Option("all", help="'all' images, or 'test'/'val' of the first run's split (same data only)."),
     tta: bool = typer.Option(None, help="Test-time augmentation (default: the run's setting)."),
-    calibrate: bool = typer.Option(True, help="Apply the validation-fitted calibration (temperature, class bias) and thresholds."),
+    calibrate: bool = typer.Option(True, help="Apply the validation-fitted calibration (temperature, class bias, metadata expert) and decision thresholds."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples (of lesions) for 95% intervals."),
 ) -> None:
     """Accuracy, BMA, per-class table, AUC, confusion matrix, ROC, calibration, ISIC CSV."""

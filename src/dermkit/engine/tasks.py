@@ -256,7 +256,7 @@ class ClassificationTask(BaseTask):
         if side == "val":
             prior = metadata_prior_for(self.cfg, self.table, self.train_rows, len(self.classes))
             calibration = fit_calibration(logits, labels, self.classes, self.cfg.inference.calibration,
-                                          prior, metadata_matrix(self.table, rows))
+                                          prior, metadata_matrix(self.table, rows), self.cfg.inference.decision)
             write_json(run_dir / CALIBRATION_FILE, calibration)
             extra["calibration"] = {k: calibration.get(k) for k in ("temperature", "metadata_weight")
                                     if calibration.get(k) is not None}

@@ -2,8 +2,8 @@
 
 Predictions (optionally with test-time augmentation) are averaged over runs (an ensemble), then
 optionally calibrated with the run's validation-fitted temperature, class bias and metadata expert;
-the headline decisions are the ones :func:`~dermkit.inference.diagnose` makes (the run's validation
-per-class thresholds when calibrated; the plain argmax is reported beside them).
+the headline decisions are the ones :func:`~dermkit.inference.diagnose` makes (the run's
+``inference.decision`` rule when calibrated; the plain argmax is reported beside them).
 Written to the output folder: ``metrics.json`` (with bootstrap 95% intervals that resample
 lesions), ``per_class.csv``, ``confusion_matrix.csv/.png``, ``roc.png``, ``reliability.png``,
 ``predictions_isic.csv`` (ISIC 2018 Task 3 format) and ``predictions.csv``. When the data set
@@ -79,7 +79,8 @@ def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarra
     logits = predict_logits(run, table, val_indices, tta=False, progress=progress)
     prior = metadata_prior_for(run.cfg, table, train_indices, len(run.classes))
     calibration = fit_calibration(logits, table.label_indices()[val_indices], run.classes,
-                                  run.cfg.inference.calibration, prior, metadata_matrix(table, val_indices))
+                                  run.cfg.inference.calibration, prior, metadata_matrix(table, val_indices),
+                                  run.cfg.inference.decision)
     write_json(run.run_dir / CALIBRATION_FILE, calibration)
     return calibration_of(run)
 
@@ -118,20 +119,22 @@ def evaluate_classification(
     metrics: dict[str, Any] = {"images": len(indices), "lesions": int(len(set(groups))), "data": str(table.root),
                                "runs": [str(r.run_dir) for r in runs], "tta": tta, "calibrated": calibrate}
     if tuple(table.classes) == tuple(classes):
-        metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, thresholds, n_boot, out_dir))
+        decision = calibration_of(runs[0]).get("decision", "thresholds") if thresholds is not None else "argmax"
+        metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, thresholds, decision,
+                                   n_boot, out_dir))
     else:
         metrics.update(_melanoma_only(proba, table, indices, classes))
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
-def _multiclass(proba, y, groups, classes, thresholds, n_boot, out_dir) -> dict[str, Any]:
+def _multiclass(proba, y, groups, classes, thresholds, decision, n_boot, out_dir) -> dict[str, Any]:
     """Scores of the decisions the run makes in use (:func:`~dermkit.inference.diagnose`): the
-    validation-fitted per-class ``thresholds`` when calibrated (one run), else the argmax, which is
-    also reported under ``"argmax"`` for comparison."""
+    calibration's per-class divisors (``inference.decision``) when calibrated (one run), else the
+    argmax, which is also reported under ``"argmax"`` for comparison."""
     report = classification_report(y, proba, classes, thresholds=thresholds)
     result: dict[str, Any] = {k: v for k, v in report.items() if k not in ("per_class", "confusion_matrix")}
-    result["decision"] = "argmax" if thresholds is None else "validation thresholds"
+    result["decision"] = decision
     plain = classification_report(y, proba, classes) if thresholds is not None else report
     result["argmax"] = {k: plain[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")}
     report["per_class"].to_csv(out_dir / "per_class.csv")

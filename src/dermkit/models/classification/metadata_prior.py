@@ -5,7 +5,8 @@ learns its metadata weights from the same training images it can memorise: once 
 fits the training side, the metadata branch stops receiving a signal, and look-alike lesions
 (pixels pointing at the wrong class) stay wrong. The metadata expert is fitted apart from the
 images, on the training side's metadata only (a multinomial logistic regression, scikit-learn,
-L2, deterministic), and :func:`dermkit.inference.fit_calibration` weighs its log-probabilities
+L2, class-balanced like the image models' losses so that it adds evidence and not the training
+side's class prior, which the calibration's bias owns; deterministic), and :func:`dermkit.inference.fit_calibration` weighs its log-probabilities
 against the image model's logits on the validation side (:func:`dermkit.metrics.calibration.fit_logit_fusion`).
 
 Features: age in 10-year bins (one-hot; none when unknown) plus age/100, the age-missing flag,
@@ -49,7 +50,7 @@ def fit_metadata_prior(meta: np.ndarray, labels: np.ndarray, num_classes: int, c
     present = np.unique(y)
     if len(present) < 2:
         raise ValueError(f"the metadata expert needs at least two classes on the training side; got {present.tolist()}")
-    lr = LogisticRegression(C=c, max_iter=2000).fit(x, y)
+    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(x, y)
     coef = np.zeros((num_classes, x.shape[1]))
     intercept = np.full(num_classes, float(lr.intercept_.min()) - 10.0)
     if len(present) == 2:  # sklearn fits one logit for the second class against the first
