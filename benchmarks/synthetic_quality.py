@@ -90,8 +90,6 @@ def main() -> None:
         rows.append(f"| classification | metadata gain (on - off) | test {name} {gain(labels, both):+.4f} "
                     f"[{lo:+.3f}, {hi:+.3f}] (paired bootstrap over lesions) | | | | |")
     limits = bayes_limits()
-    rows.append(f"| classification | metadata gain (on - off) | test BMA {gain:+.4f} [{lo:+.3f}, {hi:+.3f}] "
-                f"(paired bootstrap over lesions) | | | | |")
     rows.append(f"| classification | Bayes limits of the generator | image {limits['image']:.4f} | "
                 f"image+metadata {limits['image+metadata']:.4f} | metadata {limits['metadata']:.4f} | | |")
     print("\n".join(rows))
