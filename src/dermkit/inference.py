@@ -18,6 +18,7 @@ from scipy import ndimage
 from torch import nn
 
 from dermkit.config import RunConfig
+from dermkit.data.records import LesionTable
 from dermkit.engine.checkpoint import load_checkpoint
 from dermkit.engine.trainer import resolve_device
 from dermkit.errors import DermkitError
@@ -244,7 +245,7 @@ def decision_divisors(decision: str, labels: np.ndarray, proba: np.ndarray) -> n
     raise ValueError(f"unknown decision rule {decision!r}; use 'prior', 'thresholds' or 'argmax'")
 
 
-def metadata_prior_for(cfg: RunConfig, table, train_rows: np.ndarray, num_classes: int) -> dict | None:
+def metadata_prior_for(cfg: RunConfig, table: LesionTable, train_rows: np.ndarray, num_classes: int) -> dict | None:
     """The run's metadata expert fitted on its training rows, or None when
     ``inference.metadata_prior`` is off."""
     if not cfg.inference.metadata_prior:
