@@ -1,9 +1,9 @@
 """Two classification runs on the same lesion-grouped test images: BMA and macro AUC of each and
 the paired bootstrap interval of the difference (resampling lesions). Usage::
 
-    python benchmarks/cls_compare.py RUN_A RUN_B [--data ../shared/data/HAM10000] [--no-calibrate-b]
+    python benchmarks/cls_compare.py RUN_A RUN_B [--data ../shared/data/HAM10000] [--no-calibrate-a] [--no-calibrate-b]
 
-Each run is scored as it would be used: 4-flip TTA, and (unless switched off) its validation-fitted
+Each run is scored as it would be used: TTA (4 flips; 8 dihedral views on square inputs), and (unless switched off) its validation-fitted
 calibration and per-class thresholds. Both runs must share the split (same ``split.csv``).
 """
 
@@ -44,11 +44,15 @@ def main() -> None:
     split_a, split_b = (load_split(r / "split.csv", table) for r in (args.run_a, args.run_b))
     if not split_a.equals(split_b):
         raise SystemExit(f"{args.run_a} and {args.run_b} were trained on different splits: not comparable")
+    runs = [load_run(r) for r in (args.run_a, args.run_b)]
+    for run in runs:
+        if run.classes != list(table.classes):
+            raise SystemExit(f"{run.run_dir} has classes {run.classes}; {args.data} has {list(table.classes)}")
     test = side_indices(table, split_a, "test")
     y = table.label_indices()[test]
     groups = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
-    (pa, da), (pb, db) = (decisions(load_run(r), table, test, not off)
-                          for r, off in ((args.run_a, args.no_calibrate_a), (args.run_b, args.no_calibrate_b)))
+    (pa, da), (pb, db) = (decisions(run, table, test, not off)
+                          for run, off in zip(runs, (args.no_calibrate_a, args.no_calibrate_b)))
     n = pa.shape[1]
     bma_gain = bootstrap_ci(y, np.stack([da, db], 1), groups,
                             lambda t, d: balanced_accuracy(t, d[:, 0], n) - balanced_accuracy(t, d[:, 1], n))

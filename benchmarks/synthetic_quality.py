@@ -53,7 +53,7 @@ def main() -> None:
                     f"| test Jaccard {seg['test']['jaccard']:.4f} | | |")
     table = load_table(data)
     looks = pd.read_csv(data / TRUTH_DIR / "appearance.csv", dtype=str).set_index("image_id")["appearance"]
-    predictions, probas = {}, {}
+    predictions, probas, image_ids = {}, {}, {}
     for meta in (True, False):
         run_dir = out / f"cls-meta{int(meta)}"
         cfg = load_config(ROOT / "configs" / "cls_default.yaml", [
@@ -68,6 +68,7 @@ def main() -> None:
         labels = np.array([classes.index(c) for c in pred["label"]])
         predictions[meta] = np.array([classes.index(c) for c in pred["predicted"]])  # the run's decisions
         probas[meta] = pred[classes].to_numpy()
+        image_ids[meta] = pred["image_id"].tolist()
         disguised = (looks.loc[pred["image_id"]].to_numpy() != pred["label"].to_numpy())
         lookalike_acc = float((predictions[meta] == labels)[disguised].mean())
         lo, hi = m["ci95"]["balanced_accuracy"]
@@ -75,6 +76,8 @@ def main() -> None:
                     f"test BMA {m['balanced_accuracy']:.4f} [{lo:.3f}, {hi:.3f}] | test macro AUC {m['macro_auc']:.4f} | "
                     f"test accuracy {m['accuracy']:.4f} | look-alike accuracy {lookalike_acc:.4f} "
                     f"({int(disguised.sum())} images) | test images {m['images']} |")
+    if image_ids[True] != image_ids[False]:
+        raise SystemExit(f"{out}: the two runs were tested on different images (an old run folder?); use a new --out")
     lesions = table.records.set_index("image_id").loc[pred["image_id"], "lesion_id"].to_numpy()
     n = len(classes)
     scores = {  # name: (score of one run's (decisions, probabilities) on images t, higher is better)

@@ -281,6 +281,8 @@ def calibrated_proba(logits: torch.Tensor | np.ndarray, calibration: dict, meta:
 
         if meta is None:
             raise ValueError("this run's calibration fuses a metadata expert: pass the images' metadata")
+        if len(meta) != len(z):
+            raise ValueError(f"metadata has {len(meta)} rows for {len(z)} images; pass one row per image")
         z = z + calibration["metadata_weight"] * torch.as_tensor(
             metadata_log_proba(calibration["metadata_prior"], np.asarray(meta)), dtype=torch.float64)
     return torch.softmax(z, 1).numpy()
@@ -299,17 +301,23 @@ class Diagnosis:
 
 @torch.no_grad()
 def diagnose(run: LoadedRun, image: np.ndarray, meta=None, tta: bool | None = None, calibrated: bool = True) -> Diagnosis:
-    """Classify one (H, W, 3) uint8 image with optional :class:`~dermkit.data.records.Metadata`."""
+    """Classify one (H, W, 3) uint8 image with optional :class:`~dermkit.data.records.Metadata`.
+
+    Without ``meta`` the network sees "unknown" age, sex and site, and a calibration's metadata
+    expert is left out (in the training data "unknown" is a recording artefact, not evidence)."""
     from dermkit.data.metadata import encode_metadata
     from dermkit.data.records import Metadata
 
     tta = run.cfg.inference.tta if tta is None else tta
     pre = preprocess(image, run.cfg.data.preprocess)
     x = run.to_tensor(pre.image)
+    given = meta is not None
     meta = meta or Metadata(image_id="image", lesion_id="image")
     m = torch.from_numpy(encode_metadata(meta))[None].to(run.device)
     logits = class_logits(run, x, m, tta)
     cal = calibration_of(run) if calibrated else IDENTITY_CALIBRATION
+    if not given:  # no age, sex or site: the metadata expert has nothing to say about this lesion
+        cal = {**cal, "metadata_prior": None}
     proba = calibrated_proba(logits.cpu(), cal, m.cpu().numpy())[0]
     from dermkit.metrics.classification import predict_with_thresholds
 

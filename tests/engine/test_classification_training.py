@@ -81,9 +81,12 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
 
     from dermkit.data.io import read_image
 
-    result = diagnose(run, read_image(table.records["image_path"].iloc[test[0]]), table.metadata(int(test[0])))
+    image = read_image(table.records["image_path"].iloc[test[0]])
+    result = diagnose(run, image, table.metadata(int(test[0])))
     assert result.probabilities.shape == (7,) and abs(result.probabilities.sum() - 1) < 1e-5
     assert result.predicted in run.classes and 0 < result.confidence <= 1
+    unknown = diagnose(run, image)  # no metadata: the expert is left out, not fed "unknown"
+    assert abs(unknown.probabilities.sum() - 1) < 1e-5
 
 
 @pytest.mark.parametrize("method", ["temperature", "bias_corrected"])
@@ -159,6 +162,8 @@ def test_metadata_expert_is_weighted_on_validation_and_needed_at_inference(tmp_p
     assert (fused.argmax(1) == labels).mean() > (image_only.argmax(1) == labels).mean() + 0.2
     with pytest.raises(ValueError, match="metadata"):
         calibrated_proba(logits, cal)
+    with pytest.raises(ValueError, match="1 rows for 600 images"):
+        calibrated_proba(logits, cal, meta[:1])
 
 
 @pytest.mark.parametrize("decision", ["prior", "thresholds", "argmax"])

@@ -51,3 +51,15 @@ def test_bad_input_is_a_clear_error():
         fit_metadata_prior(encoded([20.0, 30.0], [SITES[0]] * 2), np.array([1, 1]), 3)
     with pytest.raises(ValueError, match="encoded vectors"):
         metadata_features(np.zeros((2, 3)))
+
+
+def test_decade_ages_fall_in_their_own_bin():
+    ages = [float(a) for a in range(0, 100, 10)]
+    x = metadata_features(encoded(ages, [SITES[0]] * len(ages)))
+    assert x[:, :AGE_BINS + 1].argmax(1).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # 70 is not in the 60s
+
+
+def test_absent_class_stays_below_present_ones_with_two_classes():
+    meta = encoded([20.0] * 30 + [80.0] * 3, [SITES[0]] * 33)  # a large intercept for the common class
+    logp = metadata_log_proba(fit_metadata_prior(meta, np.array([2] * 30 + [0] * 3), 3), meta)
+    assert (logp[:, 1] < logp[:, [0, 2]].min(1) - 5).all()

@@ -31,7 +31,8 @@ def metadata_features(meta: np.ndarray) -> np.ndarray:
     if meta.ndim != 2 or meta.shape[1] != METADATA_DIM:
         raise ValueError(f"metadata must be (N, {METADATA_DIM}) encoded vectors; got shape {meta.shape}")
     known = meta[:, 1] == 0
-    bins = np.minimum((meta[:, 0] * AGE_SCALE // AGE_BIN_YEARS).astype(int), AGE_BINS)
+    years = np.floor(meta[:, 0] * AGE_SCALE + 1e-3)  # age/100 is float32: 0.7 * 100 = 69.99...
+    bins = np.minimum(years.astype(int) // AGE_BIN_YEARS, AGE_BINS)
     onehot = np.zeros((len(meta), AGE_BINS + 1))
     onehot[np.flatnonzero(known), bins[known]] = 1.0
     return np.concatenate([onehot, meta], axis=1)
@@ -52,12 +53,14 @@ def fit_metadata_prior(meta: np.ndarray, labels: np.ndarray, num_classes: int, c
         raise ValueError(f"the metadata expert needs at least two classes on the training side; got {present.tolist()}")
     lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(x, y)
     coef = np.zeros((num_classes, x.shape[1]))
-    intercept = np.full(num_classes, float(lr.intercept_.min()) - 10.0)
+    intercept = np.zeros(num_classes)
     if len(present) == 2:  # sklearn fits one logit for the second class against the first
         coef[present[1]], intercept[present[1]] = lr.coef_[0], lr.intercept_[0]
         intercept[present[0]] = 0.0
     else:
         coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
+    absent = np.setdiff1d(np.arange(num_classes), present)
+    intercept[absent] = intercept[present].min() - 10.0
     return {"model": "logistic_regression", "age_bin_years": AGE_BIN_YEARS, "age_bins": AGE_BINS,
             "coef": coef.tolist(), "intercept": intercept.tolist()}
 
