@@ -27,7 +27,7 @@ def main() -> None:
     from dermkit.data.readers import load_table
     from dermkit.data.splits import load_split, side_indices
     from dermkit.evaluation.classification import predict_logits
-    from dermkit.inference import calibrated_proba, decision_divisors, fit_calibration, load_run, metadata_prior_for
+    from dermkit.inference import calibrated_proba, decision_divisors, fit_run_calibration, load_run
     from dermkit.metrics.classification import balanced_accuracy, predict_with_thresholds
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,7 +52,6 @@ def main() -> None:
     logits = predict_logits(run, table, val, tta=False)
     y = table.label_indices()[val]
     meta = metadata_matrix(table, val)
-    prior = metadata_prior_for(run.cfg, table, train, len(run.classes))
     lesions = table.records["lesion_id"].iloc[val].astype(str).to_numpy()
     ids = np.unique(lesions)
     n = len(run.classes)
@@ -61,7 +60,7 @@ def main() -> None:
     for _ in range(args.repeats):
         fit_half = np.isin(lesions, rng.choice(ids, len(ids) // 2, replace=False))
         a, b = np.flatnonzero(fit_half), np.flatnonzero(~fit_half)
-        cal = fit_calibration(logits[a], y[a], run.classes, run.cfg.inference.calibration, prior, meta[a])
+        cal = fit_run_calibration(run.cfg, table, train, val[a], logits[a], run.classes)
         pa, pb = calibrated_proba(logits[a], cal, meta[a]), calibrated_proba(logits[b], cal, meta[b])
         for rule in scores:
             scores[rule].append(balanced_accuracy(y[b], predict_with_thresholds(pb, decision_divisors(rule, y[a], pa)), n))

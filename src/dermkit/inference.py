@@ -245,15 +245,19 @@ def decision_divisors(decision: str, labels: np.ndarray, proba: np.ndarray) -> n
     raise ValueError(f"unknown decision rule {decision!r}; use 'prior', 'thresholds' or 'argmax'")
 
 
-def metadata_prior_for(cfg: RunConfig, table: LesionTable, train_rows: np.ndarray, num_classes: int) -> dict | None:
-    """The run's metadata expert fitted on its training rows, or None when
-    ``inference.metadata_prior`` is off."""
-    if not cfg.inference.metadata_prior:
-        return None
+def fit_run_calibration(cfg: RunConfig, table: LesionTable, train_rows: np.ndarray, val_rows: np.ndarray,
+                        logits: np.ndarray, classes: list[str]) -> dict:
+    """:func:`fit_calibration` as a run's config asks for it: validation ``logits`` of the rows
+    ``val_rows``, and with ``inference.metadata_prior`` a metadata expert fitted on ``train_rows``."""
     from dermkit.data.metadata import metadata_matrix
-    from dermkit.models.classification.metadata_prior import fit_metadata_prior
 
-    return fit_metadata_prior(metadata_matrix(table, train_rows), table.label_indices()[train_rows], num_classes)
+    prior = None
+    if cfg.inference.metadata_prior:
+        from dermkit.models.classification.metadata_prior import fit_metadata_prior
+
+        prior = fit_metadata_prior(metadata_matrix(table, train_rows), table.label_indices()[train_rows], len(classes))
+    return fit_calibration(logits, table.label_indices()[val_rows], classes, cfg.inference.calibration, prior,
+                           metadata_matrix(table, val_rows), cfg.inference.decision)
 
 
 def calibration_of(run: LoadedRun) -> dict:

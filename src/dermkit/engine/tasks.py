@@ -247,16 +247,13 @@ class ClassificationTask(BaseTask):
         """Metrics of the best checkpoint on one side; on validation, from the same pass, the
         calibration (:func:`~dermkit.inference.fit_calibration`) goes to ``RUN/calibration.json``
         for evaluation to apply when asked to."""
-        from dermkit.data.metadata import metadata_matrix
         from dermkit.engine.rundir import write_json
-        from dermkit.inference import CALIBRATION_FILE, fit_calibration, metadata_prior_for
+        from dermkit.inference import CALIBRATION_FILE, fit_run_calibration
 
         logits, labels, rows = self.collect(model, loader, device)
         extra: dict[str, Any] = {}
         if side == "val":
-            prior = metadata_prior_for(self.cfg, self.table, self.train_rows, len(self.classes))
-            calibration = fit_calibration(logits, labels, self.classes, self.cfg.inference.calibration,
-                                          prior, metadata_matrix(self.table, rows), self.cfg.inference.decision)
+            calibration = fit_run_calibration(self.cfg, self.table, self.train_rows, rows, logits, self.classes)
             write_json(run_dir / CALIBRATION_FILE, calibration)
             extra["calibration"] = {k: calibration.get(k) for k in ("temperature", "metadata_weight")
                                     if calibration.get(k) is not None}

@@ -27,8 +27,8 @@ from dermkit.data.records import HAM10000_CLASSES, LesionTable
 from dermkit.engine.rundir import write_json
 from dermkit.errors import DataError
 from dermkit.inference import (
-    CALIBRATION_FILE, IDENTITY_CALIBRATION, LoadedRun, calibrated_proba, calibration_of, class_logits, fit_calibration,
-    metadata_prior_for,
+    CALIBRATION_FILE, IDENTITY_CALIBRATION, LoadedRun, calibrated_proba, calibration_of, class_logits,
+    fit_run_calibration,
 )
 from dermkit.metrics.calibration import expected_calibration_error, reliability_diagram
 from dermkit.metrics.classification import (
@@ -77,10 +77,7 @@ def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarra
     if len(val_indices) == 0:
         raise DataError(f"{run.run_dir}: no validation images to fit the calibration on")
     logits = predict_logits(run, table, val_indices, tta=False, progress=progress)
-    prior = metadata_prior_for(run.cfg, table, train_indices, len(run.classes))
-    calibration = fit_calibration(logits, table.label_indices()[val_indices], run.classes,
-                                  run.cfg.inference.calibration, prior, metadata_matrix(table, val_indices),
-                                  run.cfg.inference.decision)
+    calibration = fit_run_calibration(run.cfg, table, train_indices, val_indices, logits, run.classes)
     write_json(run.run_dir / CALIBRATION_FILE, calibration)
     return calibration_of(run)
 
@@ -111,7 +108,8 @@ def evaluate_classification(
     groups = records["lesion_id"].iloc[indices].astype(str).to_numpy()
     if set(classes) == set(HAM10000_CLASSES):
         write_isic_task3_csv(out_dir / "predictions_isic.csv", ids, proba, classes)
-    thresholds = calibration_of(runs[0]).get("thresholds") if calibrate and len(runs) == 1 else None
+    calibration = calibration_of(runs[0]) if calibrate and len(runs) == 1 else IDENTITY_CALIBRATION
+    thresholds = calibration.get("thresholds")
     pd.DataFrame(proba, columns=classes).assign(
         image_id=ids, label=records["label"].iloc[indices].tolist(),
         predicted=[classes[i] for i in predict_with_thresholds(proba, thresholds)],
@@ -119,7 +117,7 @@ def evaluate_classification(
     metrics: dict[str, Any] = {"images": len(indices), "lesions": int(len(set(groups))), "data": str(table.root),
                                "runs": [str(r.run_dir) for r in runs], "tta": tta, "calibrated": calibrate}
     if tuple(table.classes) == tuple(classes):
-        decision = calibration_of(runs[0]).get("decision", "thresholds") if thresholds is not None else "argmax"
+        decision = calibration.get("decision", "thresholds") if thresholds is not None else "argmax"
         metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, thresholds, decision,
                                    n_boot, out_dir))
     else:

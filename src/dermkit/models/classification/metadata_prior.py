@@ -17,6 +17,7 @@ a JSON-able dict, stored in ``RUN/calibration.json``.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import log_softmax
 
 from dermkit.data.metadata import AGE_SCALE, METADATA_DIM
 
@@ -55,8 +56,7 @@ def fit_metadata_prior(meta: np.ndarray, labels: np.ndarray, num_classes: int, c
     coef = np.zeros((num_classes, x.shape[1]))
     intercept = np.zeros(num_classes)
     if len(present) == 2:  # sklearn fits one logit for the second class against the first
-        coef[present[1]], intercept[present[1]] = lr.coef_[0], lr.intercept_[0]
-        intercept[present[0]] = 0.0
+        coef[present[1]], intercept[present[1]] = lr.coef_[0], lr.intercept_[0]  # the first stays at 0
     else:
         coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
     absent = np.setdiff1d(np.arange(num_classes), present)
@@ -70,6 +70,4 @@ def metadata_log_proba(prior: dict, meta: np.ndarray) -> np.ndarray:
     if (prior.get("age_bin_years"), prior.get("age_bins")) != (AGE_BIN_YEARS, AGE_BINS):
         raise ValueError("this metadata expert was fitted with other age bins; refit the run's calibration "
                          "(dermkit.evaluation.classification.refit_calibration)")
-    scores = metadata_features(meta) @ np.asarray(prior["coef"]).T + np.asarray(prior["intercept"])
-    scores -= scores.max(axis=1, keepdims=True)
-    return scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    return log_softmax(metadata_features(meta) @ np.asarray(prior["coef"]).T + np.asarray(prior["intercept"]), axis=1)
