@@ -43,6 +43,7 @@ class SplitConfig(_Strict):
     val: float = Field(0.15, ge=0, lt=1)
     test: float = Field(0.15, ge=0, lt=1)
     seed: int = 0
+    test_fold: int = Field(0, ge=0, description="which of the seed's disjoint test sides (0 ... round(1/test)-1)")
     file: str | None = None
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from dermkit.data.records import HAM10000_CLASSES, LesionTable, make_records
 from dermkit.data.splits import (
+    n_test_folds,
     find_leaks, fold_as_split, kfold_table, load_split, save_split, side_indices, split_summary, split_table,
 )
 from dermkit.errors import DataError
@@ -53,6 +54,23 @@ def test_split_deterministic_by_seed():
     c = split_table(table, seed=2)
     pd.testing.assert_frame_equal(a, b)
     assert not a["split"].equals(c["split"])
+
+
+def test_test_folds_are_disjoint_and_fold_zero_is_the_default():
+    table = make_table(600)
+    k = n_test_folds(0.2)
+    splits = [split_table(table, val=0.15, test=0.2, seed=4, test_fold=f) for f in range(k)]
+    pd.testing.assert_frame_equal(splits[0], split_table(table, val=0.15, test=0.2, seed=4))
+    tests = [set(s.loc[s["split"] == "test", "image_id"]) for s in splits]
+    assert set().union(*tests) == set(table.records["image_id"])  # every image is tested exactly once
+    assert sum(len(t) for t in tests) == len(table)
+    for s in splits:
+        assert find_leaks(s).ok
+        assert abs((s["split"] == "val").mean() - 0.15) < 0.06
+    with pytest.raises(DataError, match="fold 5 does not exist"):
+        split_table(table, test=0.2, test_fold=k)
+    with pytest.raises(DataError, match="needs a test side"):
+        split_table(table, test=0.0, test_fold=1)
 
 
 def test_kfold_partitions_lesions():

@@ -65,6 +65,7 @@ def split(
     test: float = typer.Option(0.15, help="Test fraction."),
     kfold: int = typer.Option(0, help="Make K lesion-grouped folds instead of train/val/test."),
     seed: int = typer.Option(0, help="Random seed."),
+    test_fold: int = typer.Option(0, help="Which of the seed's disjoint test sides to hold out (0 ... round(1/test)-1)."),
     hashes: bool = typer.Option(True, help="Also verify that no near-duplicate image crosses sides."),
 ) -> None:
     """Lesion-grouped, stratified split; prints per-class counts and verifies nothing leaks."""
@@ -72,7 +73,8 @@ def split(
     from dermkit.data.splits import kfold_table, save_split, split_summary, split_table, verify_split
 
     table = load_table(path, layout=layout)
-    frame = kfold_table(table, k=kfold, seed=seed) if kfold else split_table(table, val=val, test=test, seed=seed)
+    frame = kfold_table(table, k=kfold, seed=seed) if kfold else split_table(table, val=val, test=test, seed=seed,
+                                                                                     test_fold=test_fold)
     console.print(frame_table(split_summary(frame, table.classes), title=f"split of {len(table)} images"))
     leaks = verify_split(table, frame, hashes=hashes)
     if not leaks.ok:

@@ -30,13 +30,21 @@ def _lesion_labels(table: LesionTable) -> np.ndarray:
     return table.records["lesion_id"].map(majority).to_numpy()
 
 
-def _take_fraction(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+def n_test_folds(fraction: float) -> int:
+    """How many disjoint subsets of about ``fraction`` of the images a data set splits into."""
+    return max(2, int(round(1.0 / fraction)))
+
+
+def _take_fraction(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int, fold: int = 0) -> np.ndarray:
     """Boolean mask of a lesion-grouped, stratified subset holding about ``fraction`` of images.
 
-    StratifiedGroupKFold with k = round(1 / fraction) folds; the first fold is the subset.
+    StratifiedGroupKFold with k = round(1 / fraction) folds; fold ``fold`` is the subset, so folds
+    0 ... k-1 of one seed are disjoint (repeated held-out tests without reusing a test image).
     Classes with fewer lesions than folds cannot be stratified exactly; they are still grouped.
     """
-    n_splits = max(2, int(round(1.0 / fraction)))
+    n_splits = n_test_folds(fraction)
+    if not 0 <= fold < n_splits:
+        raise DataError(f"fold {fold} does not exist: a {fraction:.0%} subset has folds 0 ... {n_splits - 1}")
     n_groups = len(np.unique(groups))
     if n_groups < n_splits:
         raise DataError(
@@ -46,13 +54,14 @@ def _take_fraction(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int
     sgkf = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():  # rare classes with fewer lesions than folds: expected, see docstring
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        _, held = next(sgkf.split(np.zeros(len(y)), y, groups))
+        held = [held for _, held in sgkf.split(np.zeros(len(y)), y, groups)][fold]
     picked = np.zeros(len(y), dtype=bool)
     picked[held] = True
     return picked
 
 
-def split_table(table: LesionTable, val: float = 0.15, test: float = 0.15, seed: int = 0) -> pd.DataFrame:
+def split_table(table: LesionTable, val: float = 0.15, test: float = 0.15, seed: int = 0,
+                test_fold: int = 0) -> pd.DataFrame:
     """Assign every image to train / val / test, grouped by lesion and stratified by diagnosis.
 
     Args:
@@ -60,17 +69,21 @@ def split_table(table: LesionTable, val: float = 0.15, test: float = 0.15, seed:
         val: fraction of images for validation (0 for none).
         test: fraction of images for test (0 for none).
         seed: makes the split reproducible.
+        test_fold: which of the ``n_test_folds(test)`` disjoint test sides of this seed to hold out;
+            comparing recipes on several folds tests them on more images, none of them twice.
 
     Returns:
         DataFrame with :data:`SPLIT_COLUMNS`, one row per image, in table order.
     """
     if not 0 <= val < 1 or not 0 <= test < 1 or val + test >= 1:
         raise DataError(f"val={val} and test={test} must be in [0, 1) and sum below 1")
+    if test_fold and not test:
+        raise DataError(f"test_fold={test_fold} needs a test side: set test > 0")
     y = _lesion_labels(table)
     groups = table.records["lesion_id"].astype(str).to_numpy()
     side = np.full(len(table), "train", dtype=object)
     if test > 0:
-        side[_take_fraction(y, groups, test, seed)] = "test"
+        side[_take_fraction(y, groups, test, seed, fold=test_fold)] = "test"
     if val > 0:
         rest = side == "train"
         in_rest = _take_fraction(y[rest], groups[rest], val / (1 - test), seed + 1)

@@ -100,7 +100,8 @@ def prepare_data(cfg: DataConfig, run_dir: Path, need_masks: bool, need_labels: 
         split = load_split(cfg.split.file)
         split = split[split["image_id"].isin(set(table.records["image_id"]))]
     else:
-        split = split_table(table, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed)
+        split = split_table(table, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed,
+                            test_fold=cfg.split.test_fold)
     leaks = find_leaks(split)
     if not leaks.ok:
         raise DataError(
