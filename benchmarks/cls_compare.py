@@ -1,7 +1,10 @@
-"""Two classification runs on the same lesion-grouped test images: BMA and macro AUC of each and
+"""Two classification recipes on the same lesion-grouped test images: BMA and macro AUC of each and
 the paired bootstrap interval of the difference (resampling lesions). Usage::
 
-    python benchmarks/cls_compare.py RUN_A RUN_B [--data ../shared/data/HAM10000] [--no-calibrate-a] [--no-calibrate-b]
+    python benchmarks/cls_compare.py RUN_A RUN_B [A2 B2 ...] [--data ../shared/data/HAM10000] [--no-calibrate-a] [--no-calibrate-b]
+
+Several pairs (one per disjoint test side, ``data.split.test_fold``) are also pooled: every test
+image scored by the pair trained without it, one interval over all their lesions.
 
 Each run is scored as it would be used: TTA (4 flips; 8 dihedral views on square inputs), and (unless switched off) its validation-fitted
 calibration and per-class thresholds. Both runs must share the split (same ``split.csv``).
@@ -27,44 +30,62 @@ def decisions(run, table, test, calibrate: bool) -> tuple[np.ndarray, np.ndarray
     return proba, predict_with_thresholds(proba, calibration_of(run).get("thresholds") if calibrate else None)
 
 
-def main() -> None:
-    from dermkit.data.readers import load_table
+def paired_test_side(run_a: Path, run_b: Path, table, calibrate: tuple[bool, bool]):
+    """Labels, lesions, and both runs' (probabilities, decisions) on the test side they share."""
     from dermkit.data.splits import load_split, side_indices
     from dermkit.inference import load_run
+
+    split_a, split_b = (load_split(r / "split.csv", table) for r in (run_a, run_b))
+    if not split_a.equals(split_b):
+        raise SystemExit(f"{run_a} and {run_b} were trained on different splits: not comparable")
+    runs = [load_run(r) for r in (run_a, run_b)]
+    for run in runs:
+        if run.classes != list(table.classes):
+            raise SystemExit(f"{run.run_dir} has classes {run.classes}; the data has {list(table.classes)}")
+    test = side_indices(table, split_a, "test")
+    y = table.label_indices()[test]
+    groups = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
+    return y, groups, [decisions(run, table, test, cal) for run, cal in zip(runs, calibrate)]
+
+
+def main() -> None:
+    from dermkit.data.readers import load_table
     from dermkit.metrics.classification import balanced_accuracy, bootstrap_ci, macro_auc
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run_a", type=Path)
-    parser.add_argument("run_b", type=Path)
+    parser.add_argument("runs", type=Path, nargs="+", help="RUN_A RUN_B, or pairs A1 B1 A2 B2 ... (one pair per split)")
     parser.add_argument("--data", type=Path, default=SHARED / "HAM10000")
     parser.add_argument("--no-calibrate-a", action="store_true")
     parser.add_argument("--no-calibrate-b", action="store_true")
     args = parser.parse_args()
+    if len(args.runs) % 2:
+        raise SystemExit(f"give runs in pairs (A B per split); got {len(args.runs)} runs")
     table = load_table(args.data)
-    split_a, split_b = (load_split(r / "split.csv", table) for r in (args.run_a, args.run_b))
-    if not split_a.equals(split_b):
-        raise SystemExit(f"{args.run_a} and {args.run_b} were trained on different splits: not comparable")
-    runs = [load_run(r) for r in (args.run_a, args.run_b)]
-    for run in runs:
-        if run.classes != list(table.classes):
-            raise SystemExit(f"{run.run_dir} has classes {run.classes}; {args.data} has {list(table.classes)}")
-    test = side_indices(table, split_a, "test")
-    y = table.label_indices()[test]
-    groups = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
-    (pa, da), (pb, db) = (decisions(run, table, test, not off)
-                          for run, off in zip(runs, (args.no_calibrate_a, args.no_calibrate_b)))
-    n = pa.shape[1]
-    bma_gain = bootstrap_ci(y, np.stack([da, db], 1), groups,
-                            lambda t, d: balanced_accuracy(t, d[:, 0], n) - balanced_accuracy(t, d[:, 1], n))
-    auc_gain = bootstrap_ci(y, np.stack([pa, pb], 1), groups,
-                            lambda t, p: macro_auc(t, p[:, 0]) - macro_auc(t, p[:, 1]))
-    print(f"test images {len(test)}, lesions {len(set(groups))}")
-    print("| run | test BMA | macro AUC |\n|---|---|---|")
-    for name, d, p in ((args.run_a, da, pa), (args.run_b, db, pb)):
-        print(f"| {name} | {balanced_accuracy(y, d, n):.4f} | {macro_auc(y, p):.4f} |")
-    print(f"| A - B (95% paired bootstrap over lesions) | {balanced_accuracy(y, da, n) - balanced_accuracy(y, db, n):+.4f} "
-          f"[{bma_gain[0]:+.3f}, {bma_gain[1]:+.3f}] | {macro_auc(y, pa) - macro_auc(y, pb):+.4f} "
-          f"[{auc_gain[0]:+.3f}, {auc_gain[1]:+.3f}] |")
+    calibrate = (not args.no_calibrate_a, not args.no_calibrate_b)
+    pairs = [paired_test_side(a, b, table, calibrate) for a, b in zip(args.runs[::2], args.runs[1::2])]
+    seen: set[str] = set()
+    for _, groups, _ in pairs:
+        if seen & set(groups):
+            raise SystemExit("two pairs share test lesions: pool only disjoint test sides (data.split.test_fold)")
+        seen |= set(groups)
+    n = len(table.classes)
+    print("| runs | test images | lesions | BMA A | BMA B | A - B BMA [95% CI] | AUC A | AUC B | A - B AUC [95% CI] |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = [(f"{a.name} vs {b.name}", p) for a, b, p in zip(args.runs[::2], args.runs[1::2], pairs)]
+    if len(pairs) > 1:  # every test image scored by the models that never saw it: one pooled estimate
+        pooled = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]),
+                  [tuple(np.concatenate([p[2][k][i] for p in pairs]) for i in range(2)) for k in range(2)])
+        rows.append((f"pooled over {len(pairs)} disjoint test sides", pooled))
+    for name, (y, groups, ((pa, da), (pb, db))) in rows:
+        bma_gain = bootstrap_ci(y, np.stack([da, db], 1), groups,
+                                lambda t, d: balanced_accuracy(t, d[:, 0], n) - balanced_accuracy(t, d[:, 1], n))
+        auc_gain = bootstrap_ci(y, np.stack([pa, pb], 1), groups,
+                                lambda t, p: macro_auc(t, p[:, 0]) - macro_auc(t, p[:, 1]))
+        bma = balanced_accuracy(y, da, n), balanced_accuracy(y, db, n)
+        auc = macro_auc(y, pa), macro_auc(y, pb)
+        print(f"| {name} | {len(y)} | {len(set(groups))} | {bma[0]:.4f} | {bma[1]:.4f} | {bma[0] - bma[1]:+.4f} "
+              f"[{bma_gain[0]:+.3f}, {bma_gain[1]:+.3f}] | {auc[0]:.4f} | {auc[1]:.4f} | {auc[0] - auc[1]:+.4f} "
+              f"[{auc_gain[0]:+.3f}, {auc_gain[1]:+.3f}] |")
 
 
 if __name__ == "__main__":

@@ -25,11 +25,12 @@ def main() -> None:
     table = load_table(SHARED / "HAM10000")
     split = load_split(run_dir / "split.csv", table)
     test = side_indices(table, split, "test")
-    if bench.eval_only:  # a run trained before an inference change: the recipe's settings, refitted on val
+    if bench.eval_only:  # a run trained before an inference change: the recipe's settings
         run.cfg = run.cfg.model_copy(update={"inference": cfg.inference})
-        refit_calibration(run, table, side_indices(table, split, "val"), side_indices(table, split, "train"))
+    val, train = side_indices(table, split, "val"), side_indices(table, split, "train")
     rows = []
-    for tta in (False, True):
+    for tta in (False, True):  # calibration refitted on validation logits made the same way; True last
+        refit_calibration(run, table, val, train, tta=tta)
         for calibrate in (False, True):
             out = run_dir / f"eval-test-tta{int(tta)}-cal{int(calibrate)}"
             m = evaluate_classification([run], table, out, indices=test, tta=tta, calibrate=calibrate)

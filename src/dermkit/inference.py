@@ -168,20 +168,26 @@ def tta_views(height: int, width: int) -> list[tuple[tuple[int, ...], int]]:
 
 
 @torch.no_grad()
-def class_logits(run: LoadedRun, images: torch.Tensor, meta: torch.Tensor | None, tta: bool) -> torch.Tensor:
-    """(B, C) logits for a normalised batch, averaged over TTA views when ``tta``.
+def tta_logits(model: nn.Module, images: torch.Tensor, meta: torch.Tensor | None, tta: bool) -> torch.Tensor:
+    """(B, C) logits of ``model`` for a normalised batch, averaged over TTA views when ``tta``.
 
-    Logits (not probabilities) are averaged so that temperature scaling applies afterwards.
+    Logits (not probabilities) are averaged so that temperature scaling applies afterwards; the
+    trainer fits the calibration on logits made the same way, so the two match.
     """
-    use_meta = getattr(run.model, "use_metadata", False)
+    use_meta = getattr(model, "use_metadata", False)
     views = tta_views(*images.shape[-2:]) if tta else [((), 0)]
     total = None
     for dims, turns in views:
         x = torch.flip(images, dims) if dims else images
         x = torch.rot90(x, turns, (2, 3)) if turns else x
-        out = run.model(x, meta if use_meta else None).class_logits.float()
+        out = model(x, meta if use_meta else None).class_logits.float()
         total = out if total is None else total + out
     return total / len(views)
+
+
+def class_logits(run: LoadedRun, images: torch.Tensor, meta: torch.Tensor | None, tta: bool) -> torch.Tensor:
+    """:func:`tta_logits` of a loaded run's model."""
+    return tta_logits(run.model, images, meta, tta)
 
 
 IDENTITY_CALIBRATION = {"temperature": 1.0, "bias": None, "thresholds": None}
@@ -246,9 +252,10 @@ def decision_divisors(decision: str, labels: np.ndarray, proba: np.ndarray) -> n
 
 
 def fit_run_calibration(cfg: RunConfig, table: LesionTable, train_rows: np.ndarray, val_rows: np.ndarray,
-                        logits: np.ndarray, classes: list[str]) -> dict:
+                        logits: np.ndarray, classes: list[str], tta: bool) -> dict:
     """:func:`fit_calibration` as a run's config asks for it: validation ``logits`` of the rows
-    ``val_rows``, and with ``inference.metadata_prior`` a metadata expert fitted on ``train_rows``."""
+    ``val_rows`` (made with test-time augmentation when ``tta``, recorded so that evaluation can
+    warn of a mismatch), and with ``inference.metadata_prior`` a metadata expert fitted on ``train_rows``."""
     from dermkit.data.metadata import metadata_matrix
 
     prior = None
@@ -256,19 +263,27 @@ def fit_run_calibration(cfg: RunConfig, table: LesionTable, train_rows: np.ndarr
         from dermkit.models.classification.metadata_prior import fit_metadata_prior
 
         prior = fit_metadata_prior(metadata_matrix(table, train_rows), table.label_indices()[train_rows], len(classes))
-    return fit_calibration(logits, table.label_indices()[val_rows], classes, cfg.inference.calibration, prior,
-                           metadata_matrix(table, val_rows), cfg.inference.decision)
+    calibration = fit_calibration(logits, table.label_indices()[val_rows], classes, cfg.inference.calibration,
+                                  prior, metadata_matrix(table, val_rows), cfg.inference.decision)
+    return {**calibration, "tta": bool(tta)}
 
 
-def calibration_of(run: LoadedRun) -> dict:
+def calibration_of(run: LoadedRun, tta: bool | None = None) -> dict:
     """The run's validation-fitted temperature, class bias, metadata expert and thresholds
-    (identity when absent)."""
+    (identity when absent). With ``tta``, warns when the calibration was fitted on validation
+    logits made the other way (files without a ``tta`` entry were fitted without TTA)."""
     import json
 
     path = run.run_dir / CALIBRATION_FILE
     if not path.exists():
         return dict(IDENTITY_CALIBRATION)
-    return {**IDENTITY_CALIBRATION, **json.loads(path.read_text())}
+    calibration = {**IDENTITY_CALIBRATION, **json.loads(path.read_text())}
+    fitted = bool(calibration.get("tta", False))
+    if tta is not None and fitted != tta:
+        log.warning("%s: calibration fitted on validation logits %s test-time augmentation, applied to logits %s "
+                    "it; refit it with the same setting (benchmarks/cls_real.py --eval-only, or retrain)",
+                    path, "with" if fitted else "without", "with" if tta else "without")
+    return calibration
 
 
 def calibrated_proba(logits: torch.Tensor | np.ndarray, calibration: dict, meta: np.ndarray | None = None) -> np.ndarray:
@@ -319,7 +334,7 @@ def diagnose(run: LoadedRun, image: np.ndarray, meta=None, tta: bool | None = No
     meta = meta or Metadata(image_id="image", lesion_id="image")
     m = torch.from_numpy(encode_metadata(meta))[None].to(run.device)
     logits = class_logits(run, x, m, tta)
-    cal = calibration_of(run) if calibrated else IDENTITY_CALIBRATION
+    cal = calibration_of(run, tta) if calibrated else IDENTITY_CALIBRATION
     if not given:  # no age, sex or site: the metadata expert has nothing to say about this lesion
         cal = {**cal, "metadata_prior": None}
     proba = calibrated_proba(logits.cpu(), cal, m.cpu().numpy())[0]

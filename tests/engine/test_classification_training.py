@@ -40,7 +40,7 @@ def test_oversampling_and_weights_use_training_side_only(synthetic_root, tmp_pat
     np.testing.assert_allclose(trainer.loss_fn.class_weights.cpu().numpy(), expected, rtol=1e-6)
 
 
-def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
+def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path, caplog):
     run_dir = tmp_path / "run"
     final = fit(cls_config(synthetic_root, "model.name=timm_classifier", "model.kwargs.model_name=test_efficientnet",
                            "model.kwargs.pretrained=false", "model.kwargs.use_metadata=true",
@@ -87,6 +87,15 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path):
     assert result.predicted in run.classes and 0 < result.confidence <= 1
     unknown = diagnose(run, image)  # no metadata: the expert is left out, not fed "unknown"
     assert abs(unknown.probabilities.sum() - 1) < 1e-5
+
+    # The calibration is fitted on validation logits made with the recipe's TTA, as applied; a
+    # calibration fitted the other way is flagged when applied.
+    tta = run.cfg.inference.tta
+    assert before["tta"] is tta and final["val"]["tta"] is tta
+    assert refit_calibration(run, table, val, train, tta=not tta, progress=False)["tta"] is (not tta)
+    with caplog.at_level("WARNING", logger="dermkit.inference"):
+        evaluate_classification([run], table, tmp_path / "mismatch", indices=test, tta=tta, n_boot=10, progress=False)
+    assert "refit it with the same setting" in caplog.text
 
 
 @pytest.mark.parametrize("method", ["temperature", "bias_corrected"])

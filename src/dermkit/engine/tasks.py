@@ -212,13 +212,15 @@ class ClassificationTask(BaseTask):
         return loss_fn(self.forward(model, batch).class_logits, batch["label"])
 
     @torch.no_grad()
-    def collect(self, model, loader, device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(logits (N, C), labels (N,), table rows (N,)) over a loader."""
+    def collect(self, model, loader, device, tta: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(logits (N, C), labels (N,), table rows (N,)) over a loader; TTA-averaged when ``tta``."""
+        from dermkit.inference import tta_logits
+
         model.eval()
         logits, labels, rows = [], [], []
         for batch in loader:
             batch = {k: v.to(device) for k, v in batch.items()}
-            logits.append(self.forward(model, batch).class_logits.float().cpu())
+            logits.append(tta_logits(model, batch["image"], batch["meta"], tta).cpu())
             labels.append(batch["label"].cpu())
             rows.append(batch["index"].cpu())
         model.train()
@@ -244,17 +246,18 @@ class ClassificationTask(BaseTask):
         }
 
     def score_final_side(self, model, loader, loss_fn, device, side: str, run_dir: Path) -> tuple[dict, dict]:
-        """Metrics of the best checkpoint on one side; on validation, from the same pass, the
-        calibration (:func:`~dermkit.inference.fit_calibration`) goes to ``RUN/calibration.json``
-        for evaluation to apply when asked to."""
+        """Metrics of the best checkpoint on one side, with the recipe's test-time augmentation; on
+        validation, from the same pass, the calibration (:func:`~dermkit.inference.fit_calibration`)
+        goes to ``RUN/calibration.json`` for evaluation to apply when asked to."""
         from dermkit.engine.rundir import write_json
         from dermkit.inference import CALIBRATION_FILE, fit_run_calibration
 
-        logits, labels, rows = self.collect(model, loader, device)
+        tta = self.cfg.inference.tta
+        logits, labels, rows = self.collect(model, loader, device, tta=tta)
         extra: dict[str, Any] = {}
         if side == "val":
-            calibration = fit_run_calibration(self.cfg, self.table, self.train_rows, rows, logits, self.classes)
+            calibration = fit_run_calibration(self.cfg, self.table, self.train_rows, rows, logits, self.classes, tta)
             write_json(run_dir / CALIBRATION_FILE, calibration)
             extra["calibration"] = {k: calibration.get(k) for k in ("temperature", "metadata_weight")
                                     if calibration.get(k) is not None}
-        return self.metrics(logits, labels, loss_fn, device, ""), extra
+        return {**self.metrics(logits, labels, loss_fn, device, ""), "tta": tta}, extra

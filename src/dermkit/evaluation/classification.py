@@ -64,20 +64,23 @@ def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarra
     probas = []
     meta = metadata_matrix(table, indices) if calibrate else None
     for run in runs:
-        logits = predict_logits(run, table, indices, run.cfg.inference.tta if tta is None else tta, progress=progress)
-        probas.append(calibrated_proba(logits, calibration_of(run) if calibrate else IDENTITY_CALIBRATION, meta))
+        run_tta = run.cfg.inference.tta if tta is None else tta
+        logits = predict_logits(run, table, indices, run_tta, progress=progress)
+        probas.append(calibrated_proba(logits, calibration_of(run, run_tta) if calibrate else IDENTITY_CALIBRATION, meta))
     return np.mean(probas, axis=0)
 
 
 def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarray, train_indices: np.ndarray,
-                      progress: bool = True) -> dict:
+                      tta: bool | None = None, progress: bool = True) -> dict:
     """Fit ``run``'s calibration again on its validation rows (e.g. after changing
     ``inference.calibration``; the metadata expert is refitted on ``train_indices``) and rewrite
-    ``RUN/calibration.json``; returns the new calibration."""
+    ``RUN/calibration.json``; returns the new calibration. The validation logits are made with
+    ``tta`` (default: the run's ``inference.tta``), as the calibrated predictions will be."""
     if len(val_indices) == 0:
         raise DataError(f"{run.run_dir}: no validation images to fit the calibration on")
-    logits = predict_logits(run, table, val_indices, tta=False, progress=progress)
-    calibration = fit_run_calibration(run.cfg, table, train_indices, val_indices, logits, run.classes)
+    tta = run.cfg.inference.tta if tta is None else tta
+    logits = predict_logits(run, table, val_indices, tta=tta, progress=progress)
+    calibration = fit_run_calibration(run.cfg, table, train_indices, val_indices, logits, run.classes, tta)
     write_json(run.run_dir / CALIBRATION_FILE, calibration)
     return calibration_of(run)
 
