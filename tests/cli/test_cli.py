@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from dermkit.cli import app
+from dermkit.errors import DataError
 
 runner = CliRunner()
 
@@ -39,6 +41,15 @@ def test_synth_check_split(tmp_path):
     split = pd.read_csv(tmp_path / "split.csv")
     assert len(split) == 40 and split.groupby("lesion_id")["split"].nunique().max() == 1
     assert "no lesions and near-duplicate images cross sides" in res.output
+    res = invoke("data", "split", str(root), "--out", str(tmp_path / "split1.csv"), "--val", "0.2", "--test", "0.2",
+                 "--test-fold", "1", "--no-hashes")
+    assert res.exit_code == 0, res.output
+    other = pd.read_csv(tmp_path / "split1.csv")
+    tested = [set(f.loc[f["split"] == "test", "image_id"]) for f in (split, other)]
+    assert tested[0] and tested[1] and not tested[0] & tested[1]  # another test side, no image tested twice
+    with pytest.raises(DataError, match="fold 9 does not exist"):  # `dermkit` prints it as "error: ..."
+        invoke("data", "split", str(root), "--out", str(tmp_path / "split9.csv"), "--test", "0.2", "--test-fold", "9")
+    assert not (tmp_path / "split9.csv").exists()
 
 
 def test_check_reports_corrupt_file_with_exit_code_1(tmp_path):
