@@ -31,14 +31,15 @@ def train_on_ham10000(doc: str, default_recipe: str) -> BenchmarkRun:
 
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--recipe", default=str(ROOT / "configs" / default_recipe))
-    parser.add_argument("--out", default=None, help="run folder (default runs/bench-<recipe>)")
+    parser.add_argument("--out", default=None, help="run folder (default runs/bench-<recipe>[-fold<k>])")
     parser.add_argument("--eval-only", action="store_true", help="evaluate an existing run folder")
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. train.epochs=4")
     args = parser.parse_args()
     if not (SHARED / "HAM10000").exists():
         raise SystemExit(f"{SHARED / 'HAM10000'} not found: this benchmark needs the shared real data")
     cfg = load_config(args.recipe, [f"data.path={SHARED / 'HAM10000'}", *args.overrides])
-    run_dir = Path(args.out or ROOT / "runs" / f"bench-{cfg.recipe}")
+    fold = f"-fold{cfg.data.split.test_fold}" if cfg.data.split.test_fold else ""
+    run_dir = Path(args.out or ROOT / "runs" / f"bench-{cfg.recipe}{fold}")
     t0 = time.perf_counter()
     if not args.eval_only:
         fit(cfg, run_dir)

@@ -54,6 +54,8 @@ def test_errors_name_the_field(tmp_path):
         load_config(path, ["train.epochs=0"])
     with pytest.raises(ConfigError, match=r"train.epoch.*Extra inputs"):
         load_config(path, ["train.epoch=3"])
+    with pytest.raises(ConfigError, match="test_fold=2 has no effect with data.split.file"):
+        load_config(path, ["data.split.test_fold=2", "data.split.file=split.csv"])
     with pytest.raises(ConfigError, match="not KEY=VALUE"):
         parse_overrides(["train.epochs"])
     with pytest.raises(ConfigError, match="config file not found"):

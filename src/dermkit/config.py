@@ -46,6 +46,13 @@ class SplitConfig(_Strict):
     test_fold: int = Field(0, ge=0, description="which of the seed's disjoint test sides (0 ... round(1/test)-1)")
     file: str | None = None
 
+    @model_validator(mode="after")
+    def _fold_or_file(self) -> "SplitConfig":
+        if self.file and self.test_fold:
+            raise ValueError(f"data.split.test_fold={self.test_fold} has no effect with data.split.file "
+                             f"({self.file}): the file fixes the split; drop one of them")
+        return self
+
 
 class FocusConfig(_Strict):
     """Segment-then-classify (S1, S2): classify the lesion found by a trained segmentation run."""

@@ -281,7 +281,8 @@ def calibration_of(run: LoadedRun, tta: bool | None = None) -> dict:
     fitted = bool(calibration.get("tta", False))
     if tta is not None and fitted != tta:
         log.warning("%s: calibration fitted on validation logits %s test-time augmentation, applied to logits %s "
-                    "it; refit it with the same setting (benchmarks/cls_real.py --eval-only, or retrain)",
+                    "it; evaluate with the run's own setting (inference.tta), or refit it with "
+                    "dermkit.evaluation.classification.refit_calibration(..., tta=...)",
                     path, "with" if fitted else "without", "with" if tta else "without")
     return calibration
 

@@ -47,9 +47,12 @@ def test_synth_check_split(tmp_path):
     other = pd.read_csv(tmp_path / "split1.csv")
     tested = [set(f.loc[f["split"] == "test", "image_id"]) for f in (split, other)]
     assert tested[0] and tested[1] and not tested[0] & tested[1]  # another test side, no image tested twice
-    with pytest.raises(DataError, match="fold 9 does not exist"):  # `dermkit` prints it as "error: ..."
+    with pytest.raises(DataError, match="test_fold=9 does not exist"):  # `dermkit` prints it as "error: ..."
         invoke("data", "split", str(root), "--out", str(tmp_path / "split9.csv"), "--test", "0.2", "--test-fold", "9")
     assert not (tmp_path / "split9.csv").exists()
+    res = runner.invoke(app, ["data", "split", str(root), "--out", str(tmp_path / "k.csv"), "--kfold", "5",
+                              "--test-fold", "1"])
+    assert res.exit_code != 0 and "--kfold" in res.output and not (tmp_path / "k.csv").exists()
 
 
 def test_check_reports_corrupt_file_with_exit_code_1(tmp_path):

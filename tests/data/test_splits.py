@@ -67,7 +67,7 @@ def test_test_folds_are_disjoint_and_fold_zero_is_the_default():
     for s in splits:
         assert find_leaks(s).ok
         assert abs((s["split"] == "val").mean() - 0.15) < 0.06
-    with pytest.raises(DataError, match="fold 5 does not exist"):
+    with pytest.raises(DataError, match="test_fold=5 does not exist: test=0.2 gives test folds 0 ... 4"):
         split_table(table, test=0.2, test_fold=k)
     with pytest.raises(DataError, match="needs a test side"):
         split_table(table, test=0.0, test_fold=1)

@@ -44,7 +44,8 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path, cap
     run_dir = tmp_path / "run"
     final = fit(cls_config(synthetic_root, "model.name=timm_classifier", "model.kwargs.model_name=test_efficientnet",
                            "model.kwargs.pretrained=false", "model.kwargs.use_metadata=true",
-                           "imbalance.sampler=weighted", "inference.metadata_prior=true"), run_dir, progress=False)
+                           "imbalance.sampler=weighted", "inference.metadata_prior=true", "inference.tta=true"),
+                run_dir, progress=False)
     assert {"accuracy", "bma", "macro_auc"} <= set(final["test"])
     cal = json.loads((run_dir / "calibration.json").read_text())
     assert cal["fitted_on"] == "val" and cal["temperature"] > 0 and len(cal["thresholds"]) == 7
@@ -88,14 +89,17 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path, cap
     unknown = diagnose(run, image)  # no metadata: the expert is left out, not fed "unknown"
     assert abs(unknown.probabilities.sum() - 1) < 1e-5
 
-    # The calibration is fitted on validation logits made with the recipe's TTA, as applied; a
-    # calibration fitted the other way is flagged when applied.
-    tta = run.cfg.inference.tta
-    assert before["tta"] is tta and final["val"]["tta"] is tta
-    assert refit_calibration(run, table, val, train, tta=not tta, progress=False)["tta"] is (not tta)
+    # The trainer fits the calibration on validation logits made with the recipe's TTA (as above, the
+    # refit with the run's setting reproduces it); one fitted the other way is flagged when applied.
+    assert before["tta"] is True and final["val"]["tta"] is True and again["tta"] is True
+    caplog.clear()
     with caplog.at_level("WARNING", logger="dermkit.inference"):
-        evaluate_classification([run], table, tmp_path / "mismatch", indices=test, tta=tta, n_boot=10, progress=False)
-    assert "refit it with the same setting" in caplog.text
+        matched = evaluate_classification([run], table, tmp_path / "matched", indices=test, n_boot=10, progress=False)
+    assert "refit it" not in caplog.text and matched["tta"] == [True]
+    assert refit_calibration(run, table, val, train, tta=False, progress=False)["tta"] is False
+    with caplog.at_level("WARNING", logger="dermkit.inference"):
+        evaluate_classification([run], table, tmp_path / "mismatch", indices=test, n_boot=10, progress=False)
+    assert "fitted on validation logits without test-time augmentation, applied to logits with it" in caplog.text
 
 
 @pytest.mark.parametrize("method", ["temperature", "bias_corrected"])

@@ -72,6 +72,9 @@ def split(
     from dermkit.data.readers import load_table
     from dermkit.data.splits import kfold_table, save_split, split_summary, split_table, verify_split
 
+    if kfold and test_fold:
+        raise typer.BadParameter("--test-fold picks a test side of a train/val/test split; --kfold makes folds "
+                                 "instead: use one of them", param_hint="--test-fold")
     table = load_table(path, layout=layout)
     frame = kfold_table(table, k=kfold, seed=seed) if kfold else split_table(table, val=val, test=test, seed=seed,
                                                                                      test_fold=test_fold)

@@ -43,8 +43,6 @@ def _take_fraction(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int
     Classes with fewer lesions than folds cannot be stratified exactly; they are still grouped.
     """
     n_splits = n_test_folds(fraction)
-    if not 0 <= fold < n_splits:
-        raise DataError(f"fold {fold} does not exist: a {fraction:.0%} subset has folds 0 ... {n_splits - 1}")
     n_groups = len(np.unique(groups))
     if n_groups < n_splits:
         raise DataError(
@@ -79,6 +77,9 @@ def split_table(table: LesionTable, val: float = 0.15, test: float = 0.15, seed:
         raise DataError(f"val={val} and test={test} must be in [0, 1) and sum below 1")
     if test_fold and not test:
         raise DataError(f"test_fold={test_fold} needs a test side: set test > 0")
+    if not 0 <= test_fold < n_test_folds(test or 1.0):
+        raise DataError(f"test_fold={test_fold} does not exist: test={test} gives test folds "
+                        f"0 ... {n_test_folds(test) - 1}")
     y = _lesion_labels(table)
     groups = table.records["lesion_id"].astype(str).to_numpy()
     side = np.full(len(table), "train", dtype=object)

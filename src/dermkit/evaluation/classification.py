@@ -118,7 +118,8 @@ def evaluate_classification(
         predicted=[classes[i] for i in predict_with_thresholds(proba, thresholds)],
     ).to_csv(out_dir / "predictions.csv", index=False)
     metrics: dict[str, Any] = {"images": len(indices), "lesions": int(len(set(groups))), "data": str(table.root),
-                               "runs": [str(r.run_dir) for r in runs], "tta": tta, "calibrated": calibrate}
+                               "runs": [str(r.run_dir) for r in runs],
+                               "tta": [r.cfg.inference.tta if tta is None else tta for r in runs], "calibrated": calibrate}
     if tuple(table.classes) == tuple(classes):
         decision = calibration.get("decision", "thresholds") if thresholds is not None else "argmax"
         metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, thresholds, decision,
