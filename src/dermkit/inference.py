@@ -39,6 +39,10 @@ class LoadedRun:
     std: np.ndarray
     device: torch.device
 
+    def tta(self, override: bool | None = None) -> bool:
+        """Whether to use test-time augmentation: ``override`` when given, else the recipe's ``inference.tta``."""
+        return self.cfg.inference.tta if override is None else override
+
     def to_tensor(self, image: np.ndarray) -> torch.Tensor:
         """(H, W, 3) uint8 -> (1, C, H, W) normalised float tensor on the run's device."""
         if len(self.mean) == 1:
@@ -94,7 +98,7 @@ def _mask_proba_model_size(run: LoadedRun, image: np.ndarray, tta: bool) -> np.n
 
 def predict_mask_proba(run: LoadedRun, image: np.ndarray, tta: bool | None = None) -> np.ndarray:
     """(H, W) lesion probability for an (H, W, 3) uint8 image, at the image's own size."""
-    tta = run.cfg.inference.tta if tta is None else tta
+    tta = run.tta(tta)
     pre = preprocess(image, run.cfg.data.preprocess)
     proba = _mask_proba_model_size(run, pre.image, tta)
     return restore_mask(proba.astype(np.float32), pre)
@@ -328,7 +332,7 @@ def diagnose(run: LoadedRun, image: np.ndarray, meta=None, tta: bool | None = No
     from dermkit.data.metadata import encode_metadata
     from dermkit.data.records import Metadata
 
-    tta = run.cfg.inference.tta if tta is None else tta
+    tta = run.tta(tta)
     pre = preprocess(image, run.cfg.data.preprocess)
     x = run.to_tensor(pre.image)
     given = meta is not None

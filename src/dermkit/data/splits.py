@@ -77,7 +77,7 @@ def split_table(table: LesionTable, val: float = 0.15, test: float = 0.15, seed:
         raise DataError(f"val={val} and test={test} must be in [0, 1) and sum below 1")
     if test_fold and not test:
         raise DataError(f"test_fold={test_fold} needs a test side: set test > 0")
-    if not 0 <= test_fold < n_test_folds(test or 1.0):
+    if test and not 0 <= test_fold < n_test_folds(test):
         raise DataError(f"test_fold={test_fold} does not exist: test={test} gives test folds "
                         f"0 ... {n_test_folds(test) - 1}")
     y = _lesion_labels(table)

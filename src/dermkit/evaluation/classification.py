@@ -64,7 +64,7 @@ def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarra
     probas = []
     meta = metadata_matrix(table, indices) if calibrate else None
     for run in runs:
-        run_tta = run.cfg.inference.tta if tta is None else tta
+        run_tta = run.tta(tta)
         logits = predict_logits(run, table, indices, run_tta, progress=progress)
         probas.append(calibrated_proba(logits, calibration_of(run, run_tta) if calibrate else IDENTITY_CALIBRATION, meta))
     return np.mean(probas, axis=0)
@@ -78,7 +78,7 @@ def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarra
     ``tta`` (default: the run's ``inference.tta``), as the calibrated predictions will be."""
     if len(val_indices) == 0:
         raise DataError(f"{run.run_dir}: no validation images to fit the calibration on")
-    tta = run.cfg.inference.tta if tta is None else tta
+    tta = run.tta(tta)
     logits = predict_logits(run, table, val_indices, tta=tta, progress=progress)
     calibration = fit_run_calibration(run.cfg, table, train_indices, val_indices, logits, run.classes, tta)
     write_json(run.run_dir / CALIBRATION_FILE, calibration)
@@ -119,7 +119,7 @@ def evaluate_classification(
     ).to_csv(out_dir / "predictions.csv", index=False)
     metrics: dict[str, Any] = {"images": len(indices), "lesions": int(len(set(groups))), "data": str(table.root),
                                "runs": [str(r.run_dir) for r in runs],
-                               "tta": [r.cfg.inference.tta if tta is None else tta for r in runs], "calibrated": calibrate}
+                               "tta": [r.tta(tta) for r in runs], "calibrated": calibrate}
     if tuple(table.classes) == tuple(classes):
         decision = calibration.get("decision", "thresholds") if thresholds is not None else "argmax"
         metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, thresholds, decision,

@@ -52,7 +52,7 @@ def evaluate_segmentation(
     per_image = scores.per_image
     per_image.to_csv(out_dir / "per_image.csv")  # index: image_id
     metrics = {"images": len(ids), "data": str(table.root), "run": str(run.run_dir), **scores.means(),
-               "tta": run.cfg.inference.tta if tta is None else tta,
+               "tta": run.tta(tta),
                "postprocess": run.cfg.inference.postprocess if postprocess is None else postprocess}
     write_json(out_dir / "metrics.json", metrics)
     worst = np.argsort(per_image["jaccard"].to_numpy())[:gallery_size]
