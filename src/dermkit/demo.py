@@ -16,7 +16,7 @@ import numpy as np
 from dermkit.data.check import check_table
 from dermkit.data.readers import load_table
 from dermkit.data.splits import save_split, split_summary, split_table, verify_split
-from dermkit.engine.rundir import write_json
+from dermkit.files import write_json
 from dermkit.evaluation.report import demo_report
 
 log = logging.getLogger("dermkit.demo")

@@ -104,7 +104,7 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path, cap
 
 @pytest.mark.parametrize("method", ["temperature", "bias_corrected"])
 def test_calibration_method_is_fitted_and_applied(tmp_path, method):
-    from dermkit.engine.rundir import write_json
+    from dermkit.files import write_json
     from dermkit.inference import calibrated_proba, calibration_of, fit_calibration
     from dermkit.metrics.calibration import negative_log_likelihood
 
@@ -126,7 +126,7 @@ def test_calibration_method_is_fitted_and_applied(tmp_path, method):
 
 
 def test_bias_needs_enough_validation_images_of_every_class(tmp_path):
-    from dermkit.engine.rundir import write_json
+    from dermkit.files import write_json
     from dermkit.inference import MIN_IMAGES_FOR_BIAS, fit_calibration
 
     rng = np.random.default_rng(1)

@@ -16,9 +16,7 @@ Layout::
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
-import os
 import platform
 import subprocess
 import sys
@@ -32,21 +30,6 @@ def default_run_dir(recipe: str, root: str | Path = "runs") -> Path:
     """runs/<YYYYmmdd-HHMMSS>-<recipe>."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path(root) / f"{stamp}-{recipe}"
-
-
-def write_json(path: Path, payload: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
-    os.replace(tmp, path)
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def environment(seed: int, device: str) -> dict[str, Any]:

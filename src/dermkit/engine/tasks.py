@@ -249,7 +249,7 @@ class ClassificationTask(BaseTask):
         """Metrics of the best checkpoint on one side, with the recipe's test-time augmentation; on
         validation, from the same pass, the calibration (:func:`~dermkit.inference.fit_calibration`)
         goes to ``RUN/calibration.json`` for evaluation to apply when asked to."""
-        from dermkit.engine.rundir import write_json
+        from dermkit.files import write_json
         from dermkit.inference import CALIBRATION_FILE, fit_run_calibration
 
         tta = self.cfg.inference.tta

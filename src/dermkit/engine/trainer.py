@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 from dermkit.config import RunConfig, dump_config
 from dermkit.data.transforms import STREAM_ORDER, STREAM_TORCH, item_seed
 from dermkit.engine.checkpoint import load_checkpoint, save_checkpoint
-from dermkit.engine.rundir import attach_log, environment, write_json
+from dermkit.engine.rundir import attach_log, environment
+from dermkit.files import write_json
 from dermkit.errors import DermkitError
 
 log = logging.getLogger("dermkit.engine")

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from dermkit.data.dataset import LesionDataset
 from dermkit.data.metadata import metadata_matrix
 from dermkit.data.records import HAM10000_CLASSES, LesionTable
-from dermkit.engine.rundir import write_json
+from dermkit.files import write_json
 from dermkit.errors import DataError
 from dermkit.inference import (
     CALIBRATION_FILE, IDENTITY_CALIBRATION, LoadedRun, calibrated_proba, calibration_of, class_logits,

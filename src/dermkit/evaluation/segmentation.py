@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from dermkit.data.io import read_image, read_mask
 from dermkit.data.records import LesionTable
-from dermkit.engine.rundir import write_json
+from dermkit.files import write_json
 from dermkit.errors import DataError
 from dermkit.evaluation.gallery import overlay_gallery
 from dermkit.inference import LoadedRun, predict_mask
