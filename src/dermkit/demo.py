@@ -16,8 +16,8 @@ import numpy as np
 from dermkit.data.check import check_table
 from dermkit.data.readers import load_table
 from dermkit.data.splits import save_split, split_summary, split_table, verify_split
-from dermkit.files import write_json
 from dermkit.evaluation.report import demo_report
+from dermkit.files import write_json
 
 log = logging.getLogger("dermkit.demo")
 
@@ -35,7 +35,7 @@ def preprocess_gallery(table, out_path: Path, n: int = 4) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dermkit.data.io import read_image
+    from dermkit.imageio import read_image
     from dermkit.preprocess.pipeline import PreprocessConfig, preprocess
 
     cfg = PreprocessConfig(frame="inpaint", hair="auto")
@@ -103,7 +103,7 @@ def example_predictions(run, table, indices, path: Path, n: int = 8) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dermkit.data.io import read_image
+    from dermkit.imageio import read_image
     from dermkit.inference import diagnose
 
     picked = indices[np.linspace(0, len(indices) - 1, min(n, len(indices))).astype(int)]

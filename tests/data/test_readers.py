@@ -10,10 +10,10 @@ import pytest
 
 from dermkit.data import readers
 from dermkit.data.check import check_table
-from dermkit.data.io import read_image, read_mask
 from dermkit.data.readers import READERS, detect_layout, load_table, register_reader
 from dermkit.data.records import HAM10000_CLASSES, RECORD_COLUMNS
 from dermkit.errors import DataError
+from dermkit.imageio import read_image, read_mask
 
 
 def _assert_absolute_existing(table) -> None:

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from dermkit.data.check import CheckReport, check_table
-from dermkit.data.io import image_size, read_image, read_mask
 from dermkit.data.readers import load_table
+from dermkit.imageio import image_size, read_image, read_mask
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

@@ -197,7 +197,7 @@ def test_layout_and_metadata(synthetic_root: Path) -> None:
 
 
 def test_files_decode_with_matching_sizes(synthetic_root: Path) -> None:
-    from dermkit.data.io import read_image, read_mask, read_mask_raw
+    from dermkit.imageio import read_image, read_mask, read_mask_raw
 
     for row in read_rows(synthetic_root)[:10]:
         image_id = row["image_id"]
@@ -236,7 +236,7 @@ def test_several_images_per_lesion(tmp_path: Path) -> None:
 
 
 def test_views_of_a_lesion_differ_but_resemble_each_other(tmp_path: Path) -> None:
-    from dermkit.data.io import read_image
+    from dermkit.imageio import read_image
 
     root = write_synthetic_dataset(tmp_path, n=40, seed=4, size=(48, 48), images_per_lesion=2, hair_prob=0)
     rows = read_rows(root)

@@ -80,7 +80,7 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path, cap
     assert again["thresholds"] == pytest.approx(before["thresholds"], rel=1e-4)
     assert again["metadata_weight"] == pytest.approx(before["metadata_weight"], rel=1e-4, abs=1e-6)
 
-    from dermkit.data.io import read_image
+    from dermkit.imageio import read_image
 
     image = read_image(table.records["image_path"].iloc[test[0]])
     result = diagnose(run, image, table.metadata(int(test[0])))

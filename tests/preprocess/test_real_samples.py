@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dermkit.data.io import read_image
+from dermkit.imageio import read_image
 from dermkit.preprocess import remove_black_frame, remove_hair
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -49,8 +49,8 @@ def segment(
     tta: bool = typer.Option(None, help="Flip test-time augmentation (default: the run's setting)."),
 ) -> None:
     """Write one lesion mask per image, at the image's original size, in the ISIC format."""
-    from dermkit.data.io import IMAGE_SUFFIXES, ImageError, read_image, write_mask
     from dermkit.errors import DataError
+    from dermkit.imageio import IMAGE_SUFFIXES, ImageError, read_image, write_mask
     from dermkit.inference import load_run, predict_mask
 
     files: list[Path] = []

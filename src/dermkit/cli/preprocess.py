@@ -23,8 +23,8 @@ def preprocess_cmd(
     save_masks: bool = typer.Option(False, help="Also write the detected hair and frame masks."),
 ) -> None:
     """Remove black frames and hairs, correct colour and resize; bad files are listed, not fatal."""
-    from dermkit.data.io import IMAGE_SUFFIXES, ImageError, read_image, write_image, write_mask
     from dermkit.errors import DataError
+    from dermkit.imageio import IMAGE_SUFFIXES, ImageError, read_image, write_image, write_mask
     from dermkit.preprocess.pipeline import PreprocessConfig, preprocess
 
     config = PreprocessConfig(

@@ -43,8 +43,8 @@ import numpy as np
 from PIL import Image
 
 from dermkit.data.hashing import NEAR_DUPLICATE_BITS, near_duplicate_pairs, perceptual_hash, thumbnail
-from dermkit.data.io import MASK_THRESHOLD, ImageError, read_image, read_mask_raw
 from dermkit.data.records import LesionTable
+from dermkit.imageio import MASK_THRESHOLD, ImageError, read_image, read_mask_raw
 
 SEVERITIES: tuple[str, ...] = ("error", "warning")
 

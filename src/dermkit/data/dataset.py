@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from dermkit.data.io import read_image, read_mask
 from dermkit.data.metadata import encode_metadata
-from dermkit.data.transforms import item_seed
 from dermkit.data.records import LesionTable
+from dermkit.data.transforms import item_seed
+from dermkit.imageio import read_image, read_mask
 from dermkit.preprocess.pipeline import PreprocessConfig, preprocess, preprocess_key
 
 #: A transform takes (image (H,W,3) uint8, mask (H,W) uint8 or None, seed) and returns (image, mask).

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dermkit.data.check import Problem
-from dermkit.data.io import IMAGE_SUFFIXES
 from dermkit.data.records import LesionTable
 from dermkit.errors import DataError
+from dermkit.imageio import IMAGE_SUFFIXES
 
 ReaderFn = Callable[..., LesionTable]
 DetectFn = Callable[[Path], bool]

@@ -31,9 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dermkit.data.io import write_image, write_mask
 from dermkit.data.records import HAM10000_CLASSES, SEXES, SITES
 from dermkit.errors import ConfigError
+from dermkit.imageio import write_image, write_mask
 
 #: Images per class in HAM10000 (10,015 images), the "ham10000" class mix.
 HAM10000_COUNTS: dict[str, int] = {

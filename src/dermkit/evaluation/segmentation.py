@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from dermkit.data.io import read_image, read_mask
 from dermkit.data.records import LesionTable
-from dermkit.files import write_json
 from dermkit.errors import DataError
 from dermkit.evaluation.gallery import overlay_gallery
+from dermkit.files import write_json
+from dermkit.imageio import read_image, read_mask
 from dermkit.inference import LoadedRun, predict_mask
 from dermkit.metrics.segmentation import score_masks
 

@@ -28,7 +28,7 @@ def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3:
         raise ImageFormatError(
             f"{name} must have shape (H, W, 3) (RGB), got {image.shape}; "
-            "convert grey or RGBA images to RGB first (e.g. dermkit.data.io.read_image)"
+            "convert grey or RGBA images to RGB first (e.g. dermkit.imageio.read_image)"
         )
     if image.dtype != np.uint8:
         raise ImageFormatError(
