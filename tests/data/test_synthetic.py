@@ -12,8 +12,15 @@ import pytest
 
 from dermkit.data.records import HAM10000_CLASSES, SEXES, SITES
 from dermkit.data.synthetic import (
-    LOOKALIKES, METADATA_COLUMNS, SynthImage, bayes_limits, _plan, class_image_counts, synthesize_image, write_synthetic_dataset,
+    LOOKALIKES,
+    METADATA_COLUMNS,
+    SynthImage,
+    bayes_limits,
+    class_image_counts,
+    synthesize_image,
+    write_synthetic_dataset,
 )
+from dermkit.data.synthetic.plan import plan_lesions
 
 TINY = (40, 48)  # (H, W): big enough for every class to draw its lesion, small enough to be fast
 
@@ -248,13 +255,14 @@ def test_views_of_a_lesion_differ_but_resemble_each_other(tmp_path: Path) -> Non
     same = np.mean([np.abs(img[a].mean((0, 1)) - img[b].mean((0, 1))).mean() for a, b in pairs])
     assert all(not np.array_equal(img[a], img[b]) for a, b in pairs)
     firsts = [p[0] for p in pairs]
-    other = np.mean([np.abs(img[a].mean((0, 1)) - img[b].mean((0, 1))).mean() for a, b in zip(firsts, firsts[1:])])
+    neighbours = zip(firsts[:-1], firsts[1:], strict=True)
+    other = np.mean([np.abs(img[a].mean((0, 1)) - img[b].mean((0, 1))).mean() for a, b in neighbours])
     assert same < other  # views of one lesion are closer in colour than different lesions
 
 
 def test_metadata_correlates_with_class() -> None:
     # The data set's plan (no images drawn) gives the metadata of 2,800 lesions in milliseconds.
-    plan = _plan(2800, seed=0, balance="balanced", images_per_lesion=1.0)
+    plan = plan_lesions(2800, seed=0, balance="balanced", images_per_lesion=1.0)
     rows = [{"dx": p.label, "age": "" if math.isnan(p.age) else str(p.age), "sex": p.sex,
              "localization": p.site} for p in plan]
     ages = {c: [float(r["age"]) for r in rows if r["dx"] == c and r["age"]] for c in HAM10000_CLASSES}
@@ -266,8 +274,8 @@ def test_metadata_correlates_with_class() -> None:
 
 
 def test_lookalikes_change_appearance_only() -> None:
-    plain = _plan(2800, seed=0, balance="balanced", images_per_lesion=1.0, lookalike=0.0)
-    mixed = _plan(2800, seed=0, balance="balanced", images_per_lesion=1.0, lookalike=0.2)
+    plain = plan_lesions(2800, seed=0, balance="balanced", images_per_lesion=1.0, lookalike=0.0)
+    mixed = plan_lesions(2800, seed=0, balance="balanced", images_per_lesion=1.0, lookalike=0.2)
     assert all(p.appearance == p.label for p in plain)
     changed = [m for m in mixed if m.appearance != m.label]
     assert 0.17 < len(changed) / len(mixed) < 0.23
