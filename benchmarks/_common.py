@@ -30,7 +30,7 @@ def train_on_ham10000(doc: str, default_recipe: str) -> BenchmarkRun:
     from dermkit.engine.trainer import fit
 
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--recipe", default=str(ROOT / "configs" / default_recipe))
+    parser.add_argument("--recipe", default=default_recipe, help="recipe name or YAML file")
     parser.add_argument("--out", default=None, help="run folder (default runs/bench-<recipe>[-fold<k>])")
     parser.add_argument("--eval-only", action="store_true", help="evaluate an existing run folder")
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. train.epochs=4")

@@ -4,7 +4,7 @@ Reports the test side's balanced multiclass accuracy, macro AUC, accuracy and pe
 with and without test-time augmentation and validation-fitted calibration (refitted on the
 validation side for each TTA setting; RUN/calibration.json ends fitted as the recipe uses it). Usage::
 
-    python benchmarks/cls_real.py [--recipe configs/cls_default.yaml] [--eval-only] [key=value ...]
+    python benchmarks/cls_real.py [--recipe cls_default] [--eval-only] [key=value ...]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def main() -> None:
     from dermkit.evaluation.classification import evaluate_classification, refit_calibration
     from dermkit.inference import load_run
 
-    bench = train_on_ham10000(__doc__, "cls_default.yaml")
+    bench = train_on_ham10000(__doc__, "cls_default")
     cfg, run_dir = bench.cfg, bench.run_dir
     run = load_run(run_dir)
     table = load_table(SHARED / "HAM10000")

@@ -3,7 +3,7 @@
 PH2 is an external data set (another clinic, another dermatoscope), so its scores measure how a
 segmenter generalises, not how well it memorised. Usage::
 
-    python benchmarks/seg_real.py --recipe configs/seg_default.yaml [key=value ...]
+    python benchmarks/seg_real.py --recipe seg_default [key=value ...]
 
 Writes the run into runs/bench-<recipe>/ and prints one Markdown table row for RESULTS.md.
 """
@@ -20,7 +20,7 @@ def main() -> None:
     from dermkit.evaluation.segmentation import evaluate_segmentation
     from dermkit.inference import load_run
 
-    bench = train_on_ham10000(__doc__, "seg_default.yaml")
+    bench = train_on_ham10000(__doc__, "seg_default")
     cfg, run_dir = bench.cfg, bench.run_dir
     run = load_run(run_dir)
     ph2 = evaluate_segmentation(run, load_table(SHARED / "PH2Dataset"), run_dir / "eval-PH2")

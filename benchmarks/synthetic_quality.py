@@ -48,7 +48,7 @@ def main() -> None:
         (data / ".complete").touch()
     rows = []
     if not args.skip_seg:
-        seg = fit(load_config(ROOT / "configs" / "seg_default.yaml", [f"data.path={data}"]), out / "seg")
+        seg = fit(load_config("seg_default", [f"data.path={data}"]), out / "seg")
         rows.append(f"| segmentation | seg_default | val Dice {seg['val']['dice']:.4f} | test Dice {seg['test']['dice']:.4f} "
                     f"| test Jaccard {seg['test']['jaccard']:.4f} | | |")
     table = load_table(data)
@@ -56,7 +56,7 @@ def main() -> None:
     predictions, probas, image_ids = {}, {}, {}
     for meta in (True, False):
         run_dir = out / f"cls-meta{int(meta)}"
-        cfg = load_config(ROOT / "configs" / "cls_default.yaml", [
+        cfg = load_config("cls_default", [
             f"data.path={data}", f"model.kwargs.use_metadata={str(meta).lower()}",
             f"inference.metadata_prior={str(meta).lower()}", f"train.epochs={args.epochs}",
             "data.split.val=0.2", "data.split.test=0.3"])

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from dermkit.config import dump_config, load_config, parse_overrides, stable_hash
 from dermkit.errors import ConfigError
+from dermkit.recipes import recipes_dir
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = recipes_dir()  # the recipes shipped inside the package
 
 
 @pytest.mark.parametrize("recipe", sorted(p.name for p in CONFIGS.glob("*.yaml")))

@@ -1,7 +1,8 @@
 """Run configuration: one pydantic schema for every recipe, read from YAML with CLI overrides.
 
-A recipe (``configs/*.yaml``) names only what differs from the defaults below; the resolved
-config (every field) is written into the run folder so the run can be rebuilt exactly.
+A recipe (one shipped in :mod:`dermkit.recipes`, or any YAML file) names only what differs from the
+defaults below; the resolved config (every field) is written into the run folder so the run can be
+rebuilt exactly.
 Overrides use dotted keys: ``train.epochs=3 model.kwargs.base=16 data.path=/data/HAM10000``.
 """
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from dermkit.data.transforms import AugmentConfig
 from dermkit.errors import ConfigError
 from dermkit.preprocess.pipeline import PreprocessConfig
+from dermkit.recipes import recipe_path
 
 Task = Literal["segmentation", "classification"]
 
@@ -110,7 +112,7 @@ class ImbalanceConfig(_Strict):
 
 
 class InferenceConfig(_Strict):
-    """How a trained model is applied (evaluation, ``segment``, ``predict``, the web app)."""
+    """How a trained model is applied (``evaluate``, ``segment``, the demo)."""
 
     threshold: float = Field(0.5, gt=0, lt=1, description="segmentation: probability cut-off")
     tta: bool = Field(False, description="average predictions over flips (test-time augmentation)")
@@ -210,16 +212,14 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Read a YAML recipe, apply dotted overrides, validate.
 
     Args:
-        path: YAML file (None: start from ``base``).
+        path: a shipped recipe's name (``seg_default``) or a YAML file (None: start from ``base``).
         overrides: "key.sub=value" strings; values are parsed as YAML.
         base: a starting dict (e.g. a resolved config from a run folder).
     """
     tree: dict[str, Any] = dict(base or {})
     source = str(path) if path else "config"
     if path is not None:
-        path = Path(path)
-        if not path.exists():
-            raise ConfigError(f"{path}: config file not found; recipes live in configs/ (e.g. configs/seg_default.yaml)")
+        path = recipe_path(path)  # an existing file, else a shipped recipe's name
         try:
             tree = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:

@@ -22,9 +22,9 @@ def invoke(*args):
 
 def test_seg_train_evaluate_segment(synthetic_root, tmp_path):
     run = tmp_path / "seg"
-    res = invoke("train", "seg", "-c", "configs/seg_s2_unet.yaml", "--data", synthetic_root, "--out", run, *SEG)
+    res = invoke("train", "seg", "-c", "seg_s2_unet", "--data", synthetic_root, "--out", run, *SEG)
     assert res.exit_code == 0, res.output
-    again = runner.invoke(app, ["train", "seg", "-c", "configs/seg_s2_unet.yaml", "--data", str(synthetic_root),
+    again = runner.invoke(app, ["train", "seg", "-c", "seg_s2_unet", "--data", str(synthetic_root),
                                 "--out", str(run), *SEG])
     assert "already holds a run" in str(again.exception)  # never overwrites a run silently
     res = invoke("evaluate", "seg", "--run", run, "--data", synthetic_root, "--side", "test", "--out", tmp_path / "ev")
@@ -44,14 +44,14 @@ def test_seg_train_evaluate_segment(synthetic_root, tmp_path):
 
 def test_cls_train_evaluate(synthetic_root, tmp_path):
     run = tmp_path / "cls"
-    res = invoke("train", "cls", "-c", "configs/cls_s2_deepconvnet.yaml", "--data", synthetic_root, "--out", run,
+    res = invoke("train", "cls", "-c", "cls_s2_deepconvnet", "--data", synthetic_root, "--out", run,
                  "train.epochs=1", "data.num_workers=0", "data.cache_dir=null")
     assert res.exit_code == 0, res.output
     res = invoke("evaluate", "cls", "--run", run, "--run", run, "--data", synthetic_root, "--side", "test",
                  "--n-boot", "20", "--out", tmp_path / "ev")
     assert res.exit_code == 0, res.output
     assert "balanced_accuracy" in json.loads((tmp_path / "ev" / "metrics.json").read_text())
-    wrong = runner.invoke(app, ["train", "seg", "-c", "configs/cls_s2_deepconvnet.yaml", "--out", str(tmp_path / "x")])
+    wrong = runner.invoke(app, ["train", "seg", "-c", "cls_s2_deepconvnet", "--out", str(tmp_path / "x")])
     assert "is a classification recipe; use `dermkit train cls`" in str(wrong.exception)
 
 

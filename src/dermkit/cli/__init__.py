@@ -53,4 +53,4 @@ def main() -> None:
 
 
 # Command modules register themselves on `app`; imported last because they import `app`.
-from dermkit.cli import data, demo, evaluate, preprocess, reproduce, train  # noqa: E402, F401
+from dermkit.cli import data, demo, evaluate, preprocess, recipes, reproduce, train  # noqa: E402, F401

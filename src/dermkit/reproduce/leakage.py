@@ -19,9 +19,9 @@ from dermkit.data.readers import load_table
 from dermkit.data.records import LesionTable
 from dermkit.data.sampling import S2_OVERSAMPLING
 from dermkit.evaluation.report import markdown_table
+from dermkit.recipes import shipped_recipe
 
 PAPER_CLAIM = {"protocol": "paper (S2, as published)", "test_accuracy": 0.972, "test_bma": None}
-CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 
 def write_leaky_copy(table: LesionTable, out: Path, factors: dict[str, int]) -> Path:
@@ -53,7 +53,7 @@ def run_leakage_study(data: Path, out: Path, overrides: list[str] | None = None,
 
     out.mkdir(parents=True, exist_ok=True)
     table = load_table(data)
-    recipe = CONFIGS / "cls_s2_deepconvnet.yaml"
+    recipe = shipped_recipe("cls_s2_deepconvnet")
     leaky_root = write_leaky_copy(table, out / "leaky_data", S2_OVERSAMPLING)
     # Image-level 80/20 split of the duplicated data (a small validation side picks the epoch).
     leaky = load_config(recipe, [f"data.path={leaky_root}", "imbalance.oversample=null",
