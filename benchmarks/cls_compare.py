@@ -24,7 +24,7 @@ def decisions(run, table, test, calibrate: bool) -> tuple[np.ndarray, np.ndarray
     """(calibrated or raw probabilities, threshold or argmax decisions) of ``run`` on ``test``."""
     from dermkit.evaluation.classification import ensemble_proba
     from dermkit.inference import calibration_of
-    from dermkit.metrics.classification import predict_with_thresholds
+    from dermkit.metrics.decision import predict_with_thresholds
 
     proba = ensemble_proba([run], table, test, tta=None, calibrate=calibrate)
     return proba, predict_with_thresholds(proba, calibration_of(run).get("thresholds") if calibrate else None)
@@ -72,7 +72,8 @@ def pool(scored: list) -> tuple:
 
 def main() -> None:
     from dermkit.data.readers import load_table
-    from dermkit.metrics.classification import balanced_accuracy, bootstrap_ci, macro_auc
+    from dermkit.metrics.bootstrap import bootstrap_ci
+    from dermkit.metrics.classification import balanced_accuracy, macro_auc
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="RUN_A RUN_B, or pairs A1 B1 A2 B2 ... (one pair per split)")

@@ -28,7 +28,8 @@ def main() -> None:
     from dermkit.data.splits import load_split, side_indices
     from dermkit.evaluation.classification import predict_logits
     from dermkit.inference import calibrated_proba, decision_divisors, fit_run_calibration, load_run
-    from dermkit.metrics.classification import balanced_accuracy, predict_with_thresholds
+    from dermkit.metrics.classification import balanced_accuracy
+    from dermkit.metrics.decision import predict_with_thresholds
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)

@@ -33,7 +33,8 @@ def main() -> None:
     from dermkit.engine.trainer import fit
     from dermkit.evaluation.classification import evaluate_classification
     from dermkit.inference import load_run
-    from dermkit.metrics.classification import balanced_accuracy, bootstrap_ci, macro_auc
+    from dermkit.metrics.bootstrap import bootstrap_ci
+    from dermkit.metrics.classification import balanced_accuracy, macro_auc
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4000)

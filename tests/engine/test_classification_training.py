@@ -184,7 +184,8 @@ def test_decision_rule_is_fitted_on_validation(decision):
     """Imbalanced classes (80/15/5): the prior rule divides by the mean calibrated probability and
     lifts balanced accuracy above the argmax, which follows the class prior."""
     from dermkit.inference import calibrated_proba, fit_calibration
-    from dermkit.metrics.classification import balanced_accuracy, predict_with_thresholds
+    from dermkit.metrics.classification import balanced_accuracy
+    from dermkit.metrics.decision import predict_with_thresholds
 
     rng = np.random.default_rng(3)
 

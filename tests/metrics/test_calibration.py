@@ -20,8 +20,8 @@ from dermkit.metrics.calibration import (
     fit_logit_fusion,
     fit_temperature,
     negative_log_likelihood,
-    reliability_diagram,
 )
+from dermkit.metrics.plots import reliability_diagram
 
 PROBA = np.array(
     [[0.75, 0.25]] * 4 + [[0.05, 0.95]] * 2,

@@ -24,26 +24,23 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from dermkit.metrics.bootstrap import bootstrap_ci
 from dermkit.metrics.classification import (
     accuracy,
     average_precision,
     balanced_accuracy,
     binary_auc,
-    bootstrap_ci,
-    classification_report,
     confusion_matrix,
-    fit_thresholds_for_bma,
     macro_auc,
     melanoma_view,
     per_class_auc,
     per_class_table,
-    plot_confusion_matrix,
-    plot_roc,
-    predict_with_thresholds,
-    roc_curves,
     roc_points,
     sensitivity_at_specificity,
 )
+from dermkit.metrics.decision import fit_thresholds_for_bma, predict_with_thresholds
+from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, roc_curves
+from dermkit.metrics.report import classification_report
 
 CLASSES = ("a", "b", "c")
 Y_TRUE = np.array([0, 0, 0, 1, 1, 2])

@@ -21,14 +21,13 @@ import pandas as pd
 import pytest
 
 from dermkit.metrics.classification import (
-    ISIC_TASK3_COLUMNS,
     average_precision,
     balanced_accuracy,
     macro_auc,
     per_class_auc,
-    predict_with_thresholds,
-    write_isic_task3_csv,
 )
+from dermkit.metrics.decision import predict_with_thresholds
+from dermkit.metrics.isic_csv import ISIC_TASK3_COLUMNS, write_isic_task3_csv
 
 isic_classification = pytest.importorskip("isic_challenge_scoring.classification")
 from isic_challenge_scoring import metrics as isic_metrics  # noqa: E402
@@ -146,7 +145,7 @@ def test_official_loader_accepts_our_csv(tmp_path):
 
 
 def test_our_column_map_matches_the_data_reader():
-    from dermkit.data.isic import TASK3_COLUMNS
+    from dermkit.data.readers.isic import TASK3_COLUMNS
 
     assert ISIC_TASK3_COLUMNS == TASK3_COLUMNS
     assert list(ISIC_TASK3_COLUMNS) == list(TASK3_COLUMNS)  # same order too

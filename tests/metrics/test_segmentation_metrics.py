@@ -128,7 +128,7 @@ def test_batch_stats_match_numpy_metrics():
     assert stats.tp.tolist() == [3, 0, 0, 0] and stats.tn.tolist() == [11, 12, 16, 14]
     assert stats.jaccard.tolist() == pytest.approx([3 / 5, 0.0, 1.0, 0.0])
     assert stats.dice.tolist() == pytest.approx([6 / 8, 0.0, 1.0, 0.0])
-    assert stats.jaccard.tolist() == pytest.approx([jaccard(p, t) for p, t in zip(preds, truths)])
+    assert stats.jaccard.tolist() == pytest.approx([jaccard(p, t) for p, t in zip(preds, truths, strict=True)])
     # threshold moves the decision: at 0.99 the sigmoid(4) = 0.982 pixels are background
     assert batch_stats(logits, targets, threshold=0.99).tp.tolist() == [0, 0, 0, 0]
     with pytest.raises(ValueError, match=r"targets must have the logits' shape"):

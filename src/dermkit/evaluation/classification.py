@@ -3,7 +3,7 @@
 Predictions (optionally with test-time augmentation) are averaged over runs (an ensemble), then
 optionally calibrated with the run's validation-fitted temperature, class bias and metadata expert;
 the headline decisions are the ones :func:`~dermkit.inference.diagnose` makes (the run's
-``inference.decision`` rule when calibrated; the plain argmax is reported beside them).
+:meth:`~dermkit.calibration.Calibration.decide` when calibrated; the plain argmax is reported beside them).
 Written to the output folder: ``metrics.json`` (with bootstrap 95% intervals that resample
 lesions), ``per_class.csv``, ``confusion_matrix.csv/.png``, ``roc.png``, ``reliability.png``,
 ``predictions_isic.csv`` (ISIC 2018 Task 3 format) and ``predictions.csv``. When the data set
@@ -21,40 +21,34 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from dermkit.data.dataset import LesionDataset
+from dermkit.calibration import IDENTITY, Calibration, fit_run_calibration
 from dermkit.data.metadata import metadata_matrix
 from dermkit.data.records import HAM10000_CLASSES, LesionTable
-from dermkit.files import write_json
 from dermkit.errors import DataError
-from dermkit.inference import (
-    CALIBRATION_FILE, IDENTITY_CALIBRATION, LoadedRun, calibrated_proba, calibration_of, class_logits,
-    fit_run_calibration,
-)
-from dermkit.metrics.calibration import expected_calibration_error, reliability_diagram
-from dermkit.metrics.classification import (
-    balanced_accuracy, bootstrap_ci, classification_report, macro_auc, melanoma_view, plot_confusion_matrix,
-    plot_roc, predict_with_thresholds, write_isic_task3_csv,
-)
+from dermkit.inference.data import run_dataset
+from dermkit.inference.focus import run_focus
+from dermkit.inference.runs import LoadedRun
+from dermkit.models.tta import tta_class_logits
+from dermkit.metrics.bootstrap import bootstrap_ci
+from dermkit.metrics.calibration import expected_calibration_error
+from dermkit.metrics.classification import balanced_accuracy, macro_auc, melanoma_view
+from dermkit.metrics.decision import predict_with_thresholds
+from dermkit.metrics.isic_csv import write_isic_task3_csv
+from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, reliability_diagram
+from dermkit.metrics.report import classification_report
 
 MELANOMA_NAMES = ("mel", "melanoma")
 
 
 def predict_logits(run: LoadedRun, table: LesionTable, indices: np.ndarray, tta: bool, batch_size: int = 32,
                    num_workers: int = 2, progress: bool = True) -> np.ndarray:
-    """(N, C) logits of ``run`` for the rows ``indices`` of ``table`` (in that order)."""
-    f = run.cfg.data.focus
-    focus = None
-    if f.run:
-        from dermkit.inference import LesionFocus
-
-        focus = LesionFocus(f.run, f.mode, f.margin)
-    ds = LesionDataset(table, indices, preprocess_config=run.cfg.data.preprocess,
-                       normalize=(tuple(run.mean), tuple(run.std)), cache_dir=run.cfg.data.cache_dir,
-                       load_masks=False, focus=focus)
+    """(N, C) logits of ``run`` for the rows ``indices`` of ``table`` (in that order), with the
+    run's preprocessing and lesion focus, as in training."""
+    ds = run_dataset(run.cfg, table, indices, (run.mean, run.std), focus=run_focus(run))
     out = []
     for batch in tqdm(DataLoader(ds, batch_size=batch_size, num_workers=num_workers), desc="classifying",
                       disable=not progress, leave=False):
-        out.append(class_logits(run, batch["image"].to(run.device), batch["meta"].to(run.device), tta).cpu())
+        out.append(tta_class_logits(run.model, batch["image"].to(run.device), batch["meta"].to(run.device), tta).cpu())
     return torch.cat(out).numpy()
 
 
@@ -66,12 +60,12 @@ def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarra
     for run in runs:
         run_tta = run.tta(tta)
         logits = predict_logits(run, table, indices, run_tta, progress=progress)
-        probas.append(calibrated_proba(logits, calibration_of(run, run_tta) if calibrate else IDENTITY_CALIBRATION, meta))
+        probas.append((run.calibration(run_tta) if calibrate else IDENTITY).proba(logits, meta))
     return np.mean(probas, axis=0)
 
 
 def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarray, train_indices: np.ndarray,
-                      tta: bool | None = None, progress: bool = True) -> dict:
+                      tta: bool | None = None, progress: bool = True) -> Calibration:
     """Fit ``run``'s calibration again on its validation rows (e.g. after changing
     ``inference.calibration``; the metadata expert is refitted on ``train_indices``) and rewrite
     ``RUN/calibration.json``; returns the new calibration. The validation logits are made with
@@ -81,8 +75,8 @@ def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarra
     tta = run.tta(tta)
     logits = predict_logits(run, table, val_indices, tta=tta, progress=progress)
     calibration = fit_run_calibration(run.cfg, table, train_indices, val_indices, logits, run.classes, tta)
-    write_json(run.run_dir / CALIBRATION_FILE, calibration)
-    return calibration_of(run)
+    calibration.save(run.run_dir)
+    return calibration
 
 
 def _check_runs(runs: list[LoadedRun]) -> list[str]:
@@ -111,19 +105,16 @@ def evaluate_classification(
     groups = records["lesion_id"].iloc[indices].astype(str).to_numpy()
     if set(classes) == set(HAM10000_CLASSES):
         write_isic_task3_csv(out_dir / "predictions_isic.csv", ids, proba, classes)
-    calibration = calibration_of(runs[0]) if calibrate and len(runs) == 1 else IDENTITY_CALIBRATION
-    thresholds = calibration.get("thresholds")
+    calibration = runs[0].calibration() if calibrate and len(runs) == 1 else IDENTITY
     pd.DataFrame(proba, columns=classes).assign(
         image_id=ids, label=records["label"].iloc[indices].tolist(),
-        predicted=[classes[i] for i in predict_with_thresholds(proba, thresholds)],
+        predicted=[classes[i] for i in calibration.decide(proba)],
     ).to_csv(out_dir / "predictions.csv", index=False)
     metrics: dict[str, Any] = {"images": len(indices), "lesions": int(len(set(groups))), "data": str(table.root),
                                "runs": [str(r.run_dir) for r in runs],
                                "tta": [r.tta(tta) for r in runs], "calibrated": calibrate}
     if tuple(table.classes) == tuple(classes):
-        decision = calibration.get("decision", "thresholds") if thresholds is not None else "argmax"
-        metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, thresholds, decision,
-                                   n_boot, out_dir))
+        metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, calibration, n_boot, out_dir))
     else:
         metrics.update(_melanoma_only(proba, table, indices, classes))
     write_json(out_dir / "metrics.json", metrics)

@@ -1,27 +1,29 @@
-"""Evaluation metrics (segmentation, classification, calibration), matching the official ISIC scorer."""
+"""Evaluation metrics (segmentation, classification, calibration), matching the official ISIC scorer.
 
+One concept per module: ``segmentation`` and ``classification`` (metrics), ``calibration`` (ECE,
+temperature scaling), ``decision`` (per-class thresholds), ``report`` (every metric of one
+evaluation), ``bootstrap`` (lesion-grouped intervals), ``isic_csv`` (submission files) and
+``plots`` (PNG figures).
+"""
+
+from dermkit.metrics.bootstrap import bootstrap_ci
 from dermkit.metrics.calibration import (
     apply_temperature,
     expected_calibration_error,
     fit_temperature,
-    reliability_diagram,
 )
 from dermkit.metrics.classification import (
     accuracy,
     balanced_accuracy,
-    bootstrap_ci,
-    classification_report,
     confusion_matrix,
-    fit_thresholds_for_bma,
     macro_auc,
     melanoma_view,
     per_class_table,
-    plot_confusion_matrix,
-    plot_roc,
-    predict_with_thresholds,
-    roc_curves,
-    write_isic_task3_csv,
 )
+from dermkit.metrics.decision import fit_thresholds_for_bma, predict_with_thresholds
+from dermkit.metrics.isic_csv import write_isic_task3_csv
+from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, reliability_diagram, roc_curves
+from dermkit.metrics.report import classification_report
 from dermkit.metrics.segmentation import (
     BatchStats,
     Confusion,

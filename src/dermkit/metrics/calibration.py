@@ -1,4 +1,6 @@
-"""Calibration of class probabilities: top-label ECE, reliability diagram, temperature scaling.
+"""Calibration of class probabilities: top-label ECE and its bins, temperature scaling, fusion.
+
+The reliability diagram of these bins is drawn by :func:`dermkit.metrics.plots.reliability_diagram`.
 
 Following Guo et al. 2017 ("On calibration of modern neural networks"):
 
@@ -24,8 +26,6 @@ Arrays: ``proba``/``logits`` ``(N, C)`` (numpy or torch), ``y_true`` ``(N,)`` in
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -205,33 +205,3 @@ def fit_logit_fusion(
     theta = result.x if result.fun <= nll_and_grad(start)[0] else start
     b = theta[n_scale:] - theta[n_scale:].mean() if bias else None
     return float(1.0 / theta[0]), b, (float(theta[1]) if m is not None else None)
-
-
-def reliability_diagram(
-    proba: ArrayLike, y_true: ArrayLike, path: str | Path, n_bins: int = 15
-) -> Path:
-    """Save a reliability diagram (accuracy vs confidence per bin, with the ECE) as PNG."""
-    from matplotlib.figure import Figure
-
-    bins = calibration_bins(proba, y_true, n_bins)
-    ece = expected_calibration_error(proba, y_true, n_bins)
-    width = 1.0 / n_bins
-    fig = Figure(figsize=(5.0, 5.0), layout="constrained")
-    ax = fig.add_subplot()
-    centres = (bins["lower"] + bins["upper"]) / 2
-    ax.bar(centres, bins["accuracy"].fillna(0), width=width, edgecolor="black", label="accuracy")
-    ax.bar(
-        centres,
-        (bins["confidence"] - bins["accuracy"]).fillna(0),
-        bottom=bins["accuracy"].fillna(0),
-        width=width,
-        color="red",
-        alpha=0.3,
-        label="gap",
-    )
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"ECE {ece:.4f}")
-    ax.legend(loc="upper left")
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    return path

@@ -1,5 +1,9 @@
 """Multiclass classification metrics that agree with the official ISIC scorer.
 
+Decision rules (per-class thresholds) live in ``decision.py``, the report combining both in
+``report.py``, bootstrap intervals in ``bootstrap.py``, the ISIC submission CSV in ``isic_csv.py``
+and plots in ``plots.py``.
+
 Follows ``isic_challenge_scoring`` 5.6 (``classification.py``, ``metrics.py``) where it defines
 a quantity, and says so where dermkit adds one:
 
@@ -37,71 +41,21 @@ scores (softmax probabilities; any monotone score works for AUC).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import rankdata
 
-#: ISIC 2018 Task 3 CSV columns (after ``image``), in the challenge's order, -> dermkit class
-#: names (HAM10000 order is alphabetical: akiec, bcc, bkl, df, mel, nv, vasc).
-ISIC_TASK3_COLUMNS: dict[str, str] = {
-    "MEL": "mel", "NV": "nv", "BCC": "bcc", "AKIEC": "akiec",
-    "BKL": "bkl", "DF": "df", "VASC": "vasc",
-}  # fmt: skip
+from dermkit.metrics._inputs import as_binary, as_labels, as_proba
 
 TABLE_COLUMNS = (
     "TP", "FP", "FN", "TN", "support",
     "precision", "recall", "specificity", "F1", "AUC",
 )  # fmt: skip
+
 AVERAGE_ROWS = ("macro avg", "weighted avg")
-
-
-# --- validation ---------------------------------------------------------------------------
-
-
-def _labels(y: ArrayLike, role: str, num_classes: int | None = None) -> NDArray[np.int64]:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{role} must have shape (N,); got {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise ValueError(f"{role} must hold integer class indices; got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if num_classes is not None and arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-        raise ValueError(
-            f"{role} must be in [0, {num_classes}); got range [{arr.min()}, {arr.max()}]"
-        )
-    return arr
-
-
-def _proba(proba: ArrayLike, n: int | None = None) -> NDArray[np.float64]:
-    arr = np.asarray(proba, dtype=np.float64)
-    if arr.ndim != 2:
-        raise ValueError(f"proba must have shape (N, C); got {arr.shape}")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(f"proba must have one row per image ({n}); got {arr.shape[0]} rows")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("proba contains NaN or infinite values")
-    return arr
-
-
-def _binary(y: ArrayLike, role: str) -> NDArray[np.bool_]:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{role} must have shape (N,); got {arr.shape}")
-    if arr.dtype != np.bool_:
-        if not np.all(np.isin(arr, (0, 1))):
-            raise ValueError(f"{role} must be boolean or 0/1; got values {np.unique(arr)[:5]}")
-        arr = arr.astype(bool)
-    return arr
-
-
-# --- counts and label metrics -------------------------------------------------------------
 
 
 def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> NDArray[np.int64]:
@@ -112,8 +66,8 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> 
         y_pred: ``(N,)`` predicted class indices.
         num_classes: ``C``.
     """
-    t = _labels(y_true, "y_true", num_classes)
-    p = _labels(y_pred, "y_pred", num_classes)
+    t = as_labels(y_true, "y_true", num_classes)
+    p = as_labels(y_pred, "y_pred", num_classes)
     if t.shape != p.shape:
         raise ValueError(f"y_true and y_pred must have the same length; got {t.size} and {p.size}")
     return np.bincount(t * num_classes + p, minlength=num_classes**2).reshape(
@@ -123,7 +77,7 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> 
 
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Fraction of images whose predicted class is the true one; NaN for no images."""
-    t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    t, p = as_labels(y_true, "y_true"), as_labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"y_true and y_pred must have the same length; got {t.size} and {p.size}")
     if t.size == 0:
@@ -157,14 +111,11 @@ def balanced_accuracy(
     Returns:
         BMA in ``[0, 1]``; NaN when there are no images.
     """
-    t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    t, p = as_labels(y_true, "y_true"), as_labels(y_pred, "y_pred")
     if t.size == 0:
         return float("nan")  # no class present: nothing to average
     c = num_classes if num_classes is not None else int(max(t.max(), p.max())) + 1
     return float(np.nanmean(per_class_recall(confusion_matrix(t, p, c))))
-
-
-# --- score metrics (binary, one-vs-rest) ----------------------------------------------------
 
 
 def binary_auc(y_true: ArrayLike, score: ArrayLike) -> float:
@@ -176,7 +127,7 @@ def binary_auc(y_true: ArrayLike, score: ArrayLike) -> float:
     Returns:
         AUC in ``[0, 1]``; NaN when ``y_true`` has no positive or no negative (undefined).
     """
-    y = _binary(y_true, "y_true")
+    y = as_binary(y_true, "y_true")
     s = np.asarray(score, dtype=np.float64)
     n_pos = int(y.sum())
     n_neg = y.size - n_pos
@@ -195,7 +146,7 @@ def roc_points(y_true: ArrayLike, score: ArrayLike) -> pd.DataFrame:
         positive for ``score >= threshold`` gives that point. Rates are NaN when the truth has
         no positive (``tpr``) or no negative (``fpr``).
     """
-    y = _binary(y_true, "y_true")
+    y = as_binary(y_true, "y_true")
     s = np.asarray(score, dtype=np.float64)
     order = np.argsort(-s, kind="mergesort")
     s_sorted, y_sorted = s[order], y[order]
@@ -215,7 +166,7 @@ def average_precision(y_true: ArrayLike, score: ArrayLike) -> float:
     Returns:
         AP in ``[0, 1]``; NaN when ``y_true`` has no positive (recall undefined).
     """
-    y = _binary(y_true, "y_true")
+    y = as_binary(y_true, "y_true")
     s = np.asarray(score, dtype=np.float64)
     n_pos = int(y.sum())
     if n_pos == 0:
@@ -250,8 +201,8 @@ def sensitivity_at_specificity(y_true: ArrayLike, score: ArrayLike, specificity:
 
 def per_class_auc(y_true: ArrayLike, proba: ArrayLike) -> NDArray[np.float64]:
     """``(C,)`` one-vs-rest AUC of each class column; NaN where undefined."""
-    p = _proba(proba)
-    t = _labels(y_true, "y_true", p.shape[1])
+    p = as_proba(proba)
+    t = as_labels(y_true, "y_true", p.shape[1])
     if t.size != p.shape[0]:
         raise ValueError(f"proba must have one row per image ({t.size}); got {p.shape[0]}")
     return np.array([binary_auc(t == c, p[:, c]) for c in range(p.shape[1])])
@@ -267,9 +218,6 @@ def macro_auc(y_true: ArrayLike, proba: ArrayLike) -> float:
     if np.all(np.isnan(aucs)):
         return float("nan")  # single-class input: no AUC anywhere
     return float(np.nanmean(aucs))
-
-
-# --- tables and reports -----------------------------------------------------------------
 
 
 def per_class_table(
@@ -308,7 +256,7 @@ def per_class_table(
     if proba is None:
         auc = np.full(c, np.nan)
     else:
-        p = _proba(proba, len(_labels(y_true, "y_true")))
+        p = as_proba(proba, len(as_labels(y_true, "y_true")))
         if p.shape[1] != c:
             raise ValueError(f"proba must have {c} columns (one per class); got {p.shape[1]}")
         auc = per_class_auc(y_true, p)
@@ -341,126 +289,6 @@ def _weighted_mean(values: NDArray[np.float64], weights: NDArray[np.int64]) -> f
     return float(np.sum(values[ok] * weights[ok]) / np.sum(weights[ok]))
 
 
-def predict_with_thresholds(
-    proba: ArrayLike, thresholds: ArrayLike | None = None
-) -> NDArray[np.int64]:
-    """Class decisions ``argmax_c proba[:, c] / thresholds[c]``.
-
-    A threshold is a per-class divisor: lowering ``thresholds[c]`` makes class ``c`` win more
-    often (rare classes get ``< 1``). All-equal thresholds (or None) give the plain argmax;
-    only ratios matter. Ties go to the lowest class index (``np.argmax``).
-
-    Args:
-        proba: ``(N, C)`` probabilities.
-        thresholds: ``(C,)`` positive divisors, or None.
-
-    Returns:
-        ``(N,)`` int64 class indices.
-    """
-    p = _proba(proba)
-    if thresholds is None:
-        return p.argmax(axis=1)
-    t = np.asarray(thresholds, dtype=np.float64)
-    if t.shape != (p.shape[1],):
-        raise ValueError(f"thresholds must have shape ({p.shape[1]},); got {t.shape}")
-    if not np.all(t > 0):
-        raise ValueError(f"thresholds must be positive; got {t.tolist()}")
-    return (p / t).argmax(axis=1)
-
-
-DEFAULT_THRESHOLD_GRID: NDArray[np.float64] = np.geomspace(1 / 16, 16, 33)  # ratios 2^(k/4)
-
-
-def fit_thresholds_for_bma(
-    y_true: ArrayLike,
-    proba: ArrayLike,
-    grid: ArrayLike = DEFAULT_THRESHOLD_GRID,
-    max_rounds: int = 10,
-) -> NDArray[np.float64]:
-    """Per-class thresholds (for :func:`predict_with_thresholds`) maximising validation BMA.
-
-    Coordinate ascent from all-ones: for each class in turn, try every ``grid`` value as its
-    threshold and keep the best only when BMA strictly improves (first best on ties), until a
-    round changes nothing or ``max_rounds`` is reached. Deterministic, and the fitted BMA on
-    ``(y_true, proba)`` is never below the argmax BMA. Fit on validation data, never on test.
-
-    Args:
-        y_true: ``(N,)`` true class indices.
-        proba: ``(N, C)`` validation probabilities.
-        grid: Candidate threshold values (positive). Default 33 values from 1/16 to 16.
-        max_rounds: Upper bound on passes over the classes. Default 10.
-
-    Returns:
-        ``(C,)`` thresholds.
-    """
-    p = _proba(proba)
-    t = _labels(y_true, "y_true", p.shape[1])
-    if t.size != p.shape[0]:
-        raise ValueError(f"proba must have one row per image ({t.size}); got {p.shape[0]}")
-    values = np.asarray(grid, dtype=np.float64).ravel()
-    if values.size == 0 or not np.all(values > 0):
-        raise ValueError("grid must hold positive values")
-    c = p.shape[1]
-    thresholds = np.ones(c)
-    best = balanced_accuracy(t, predict_with_thresholds(p, thresholds), c)
-    for _ in range(max_rounds):
-        improved = False
-        for k in range(c):
-            for value in values:
-                trial = thresholds.copy()
-                trial[k] = value
-                score = balanced_accuracy(t, predict_with_thresholds(p, trial), c)
-                if score > best + 1e-12:  # strict: ties keep the current value
-                    best, thresholds, improved = score, trial, True
-        if not improved:
-            break
-    return thresholds
-
-
-def classification_report(
-    y_true: ArrayLike,
-    proba: ArrayLike,
-    classes: Sequence[str],
-    thresholds: ArrayLike | None = None,
-) -> dict:
-    """Every multiclass metric of one evaluation, with a fixed set of keys.
-
-    Args:
-        y_true: ``(N,)`` true class indices.
-        proba: ``(N, C)`` probabilities.
-        classes: ``C`` class names.
-        thresholds: Optional per-class divisors (:func:`predict_with_thresholds`).
-
-    Returns:
-        ``{"accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1",
-        "weighted_precision", "weighted_recall", "weighted_f1", "macro_auc"}`` as floats,
-        plus ``"per_class"`` (:func:`per_class_table`) and ``"confusion_matrix"`` (``(C, C)``
-        int array, rows = truth).
-    """
-    p = _proba(proba)
-    if p.shape[1] != len(classes):
-        raise ValueError(f"proba has {p.shape[1]} columns but {len(classes)} classes were named")
-    t = _labels(y_true, "y_true", len(classes))
-    if t.size != p.shape[0]:
-        raise ValueError(f"proba must have one row per image ({t.size}); got {p.shape[0]}")
-    y_pred = predict_with_thresholds(p, thresholds)
-    table = per_class_table(t, y_pred, p, classes)
-    macro, weighted = table.loc["macro avg"], table.loc["weighted avg"]
-    return {
-        "accuracy": accuracy(t, y_pred),
-        "balanced_accuracy": balanced_accuracy(t, y_pred, len(classes)),
-        "macro_precision": float(macro["precision"]),
-        "macro_recall": float(macro["recall"]),
-        "macro_f1": float(macro["F1"]),
-        "weighted_precision": float(weighted["precision"]),
-        "weighted_recall": float(weighted["recall"]),
-        "weighted_f1": float(weighted["F1"]),
-        "macro_auc": macro_auc(t, p),
-        "per_class": table,
-        "confusion_matrix": confusion_matrix(t, y_pred, len(classes)),
-    }
-
-
 def melanoma_view(y_true_is_mel: ArrayLike, p_mel: ArrayLike) -> dict[str, float]:
     """Melanoma-vs-rest metrics, for data sets that only label melanoma (ISIC 2017, PH2).
 
@@ -474,7 +302,7 @@ def melanoma_view(y_true_is_mel: ArrayLike, p_mel: ArrayLike) -> dict[str, float
         by a real threshold (:func:`sensitivity_at_specificity`). Rates are NaN when a side is
         empty.
     """
-    y = _binary(y_true_is_mel, "y_true_is_mel")
+    y = as_binary(y_true_is_mel, "y_true_is_mel")
     s = np.asarray(p_mel, dtype=np.float64)
     if s.shape != y.shape:
         raise ValueError(f"p_mel must have shape {y.shape}; got {s.shape}")
@@ -486,180 +314,3 @@ def melanoma_view(y_true_is_mel: ArrayLike, p_mel: ArrayLike) -> dict[str, float
         "n_melanoma": float(y.sum()),
         "n_other": float((~y).sum()),
     }
-
-
-def bootstrap_ci(
-    y_true: ArrayLike,
-    proba: ArrayLike,
-    groups: ArrayLike | None,
-    metric_fn: Callable[[NDArray, NDArray], float],
-    n_boot: int = 1000,
-    seed: int = 0,
-    alpha: float = 0.05,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``metric_fn(y_true, proba)``, resampling **groups**.
-
-    Images of one lesion (HAM10000 has 10,015 images of 7,470 lesions) are near-duplicates,
-    not independent samples. Resampling images treats them as independent and gives intervals
-    that are too narrow; resampling lesions (all images of a drawn lesion, repeated as often as
-    it is drawn) keeps the data's real unit of independence.
-
-    Args:
-        y_true: ``(N,)`` labels (any per-image array ``metric_fn`` accepts).
-        proba: ``(N, ...)`` predictions (``(N, C)`` probabilities or ``(N,)`` labels).
-        groups: ``(N,)`` group ids (e.g. ``lesion_id``); None treats every image as its own.
-        metric_fn: ``metric_fn(y_true_sample, proba_sample) -> float``; NaN results (e.g. a
-            class missing from a sample) are dropped.
-        n_boot: Number of resamples. Default 1000.
-        seed: Seed of ``np.random.default_rng``; the same seed gives the same interval.
-        alpha: ``1 - confidence``. Default 0.05 (a 95% interval).
-
-    Returns:
-        ``(low, high)``, the ``alpha/2`` and ``1 - alpha/2`` quantiles; ``(nan, nan)`` if every
-        resample was NaN.
-    """
-    t = np.asarray(y_true)
-    p = np.asarray(proba)
-    if p.shape[0] != t.shape[0]:
-        raise ValueError(
-            f"y_true and proba must have the same length; got {t.shape[0]} and {p.shape[0]}"
-        )
-    if t.shape[0] == 0:
-        raise ValueError("no images to resample")
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha}")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be >= 1; got {n_boot}")
-    g = np.arange(t.shape[0]) if groups is None else np.asarray(groups)
-    if g.shape != (t.shape[0],):
-        raise ValueError(f"groups must have shape ({t.shape[0]},); got {g.shape}")
-    _, group_index = np.unique(g, return_inverse=True)
-    order = np.argsort(group_index, kind="stable")
-    counts = np.bincount(group_index)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
-    members = [order[s : s + n] for s, n in zip(starts, counts)]  # image indices per group
-    rng = np.random.default_rng(seed)
-    stats = np.empty(n_boot)
-    for b in range(n_boot):
-        drawn = rng.integers(0, len(members), size=len(members))
-        idx = np.concatenate([members[k] for k in drawn])
-        stats[b] = metric_fn(t[idx], p[idx])
-    stats = stats[~np.isnan(stats)]
-    if stats.size == 0:
-        return float("nan"), float("nan")  # the metric was undefined on every resample
-    low, high = np.quantile(stats, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
-
-
-def roc_curves(
-    y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str]
-) -> dict[str, pd.DataFrame]:
-    """One-vs-rest ROC points per class, for plotting.
-
-    Returns:
-        ``{class: DataFrame(threshold, fpr, tpr)}`` (:func:`roc_points`) for every class with a
-        defined AUC; classes absent from ``y_true`` (or present in every image) are left out.
-    """
-    p = _proba(proba)
-    if p.shape[1] != len(classes):
-        raise ValueError(f"proba has {p.shape[1]} columns but {len(classes)} classes were named")
-    t = _labels(y_true, "y_true", len(classes))
-    curves = {}
-    for k, name in enumerate(classes):
-        positives = t == k
-        if 0 < positives.sum() < t.size:
-            curves[name] = roc_points(positives, p[:, k])
-    return curves
-
-
-# --- ISIC submission files ----------------------------------------------------------------
-
-
-def write_isic_task3_csv(
-    path: str | Path, image_ids: Sequence[str], proba: ArrayLike, classes: Sequence[str]
-) -> Path:
-    """Write an ISIC 2018 Task 3 submission: ``image, MEL, NV, BCC, AKIEC, BKL, DF, VASC``.
-
-    Args:
-        path: Output CSV path.
-        image_ids: ``N`` ids such as ``ISIC_0034321`` (a ``.jpg`` suffix is dropped).
-        proba: ``(N, 7)`` probabilities in ``[0, 1]``, columns in ``classes`` order.
-        classes: The 7 dermkit class names of ``proba``'s columns (any order, e.g. HAM10000's
-            alphabetical one); they are mapped to the ISIC columns by name.
-
-    Returns:
-        ``path``.
-    """
-    p = _proba(proba, len(image_ids))
-    names = list(classes)
-    expected = sorted(ISIC_TASK3_COLUMNS.values())
-    if sorted(names) != expected or p.shape[1] != len(names):
-        raise ValueError(
-            f"classes must be the 7 Task 3 classes {expected} (any order); got {names}"
-        )
-    if np.any((p < 0) | (p > 1)):
-        raise ValueError("probabilities must be in [0, 1] (the scorer rejects others)")
-    ids = [str(i).removesuffix(".jpg") for i in image_ids]
-    if len(set(ids)) != len(ids):
-        raise ValueError("image ids must be unique")
-    frame = pd.DataFrame({"image": ids})
-    for column, name in ISIC_TASK3_COLUMNS.items():
-        frame[column] = p[:, names.index(name)]
-    path = Path(path)
-    frame.to_csv(path, index=False)
-    return path
-
-
-# --- plots (matplotlib Figure objects: no pyplot, no global backend change) ---------------
-
-
-def plot_confusion_matrix(
-    cm: ArrayLike, classes: Sequence[str], path: str | Path, normalize: bool = True
-) -> Path:
-    """Save a confusion-matrix heat map (PNG); rows = truth, normalised per row by default."""
-    from matplotlib.figure import Figure
-
-    counts = np.asarray(cm, dtype=np.float64)
-    c = len(classes)
-    if counts.shape != (c, c):
-        raise ValueError(f"cm must have shape ({c}, {c}); got {counts.shape}")
-    if normalize:
-        rows = counts.sum(axis=1, keepdims=True)
-        values = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
-    else:
-        values = counts
-    fig = Figure(figsize=(1.0 + 0.7 * c, 0.8 + 0.7 * c), layout="constrained")
-    ax = fig.add_subplot()
-    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0 if normalize else None)
-    fig.colorbar(image, ax=ax, shrink=0.8)
-    ax.set(xticks=range(c), yticks=range(c), xlabel="predicted", ylabel="true")
-    ax.set_xticklabels(classes, rotation=45, ha="right")
-    ax.set_yticklabels(classes)
-    top = values.max(initial=0.0)
-    for i in range(c):
-        for j in range(c):
-            text = f"{values[i, j]:.2f}" if normalize else f"{int(counts[i, j])}"
-            colour = "white" if top and values[i, j] > top / 2 else "black"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    return path
-
-
-def plot_roc(y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str], path: str | Path) -> Path:
-    """Save one-vs-rest ROC curves of every class with a defined AUC (PNG)."""
-    from matplotlib.figure import Figure
-
-    curves = roc_curves(y_true, proba, classes)
-    aucs = per_class_auc(y_true, proba)
-    fig = Figure(figsize=(5.5, 5.0), layout="constrained")
-    ax = fig.add_subplot()
-    for k, name in enumerate(classes):
-        if name in curves:
-            ax.plot(curves[name]["fpr"], curves[name]["tpr"], label=f"{name} (AUC {aucs[k]:.3f})")
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
-    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="1 - specificity", ylabel="sensitivity")
-    ax.legend(loc="lower right", fontsize=8)
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    return path

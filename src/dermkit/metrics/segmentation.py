@@ -248,7 +248,7 @@ def score_masks(
     if duplicates:
         raise ValueError(f"image ids must be unique; repeated: {', '.join(duplicates)}")
     rows = []
-    for image_id, pred, truth in zip(image_ids, preds, truths):
+    for image_id, pred, truth in zip(image_ids, preds, truths, strict=True):
         p, t = np.asarray(pred), np.asarray(truth)
         if p.shape != t.shape:
             raise ValueError(f"{image_id}: prediction has shape {p.shape}; expected {t.shape}")

@@ -1,0 +1,121 @@
+"""Metric plots as PNG files: confusion matrix, one-vs-rest ROC curves, reliability diagram.
+
+matplotlib is imported inside each function and used through ``Figure`` objects (no pyplot, no
+global backend change), so importing dermkit.metrics never needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from dermkit.metrics._inputs import as_labels, as_proba
+from dermkit.metrics.calibration import calibration_bins, expected_calibration_error
+from dermkit.metrics.classification import per_class_auc, roc_points
+
+
+def roc_curves(
+    y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """One-vs-rest ROC points per class, for plotting.
+
+    Returns:
+        ``{class: DataFrame(threshold, fpr, tpr)}`` (:func:`roc_points`) for every class with a
+        defined AUC; classes absent from ``y_true`` (or present in every image) are left out.
+    """
+    p = as_proba(proba)
+    if p.shape[1] != len(classes):
+        raise ValueError(f"proba has {p.shape[1]} columns but {len(classes)} classes were named")
+    t = as_labels(y_true, "y_true", len(classes))
+    curves = {}
+    for k, name in enumerate(classes):
+        positives = t == k
+        if 0 < positives.sum() < t.size:
+            curves[name] = roc_points(positives, p[:, k])
+    return curves
+
+
+def plot_confusion_matrix(
+    cm: ArrayLike, classes: Sequence[str], path: str | Path, normalize: bool = True
+) -> Path:
+    """Save a confusion-matrix heat map (PNG); rows = truth, normalised per row by default."""
+    from matplotlib.figure import Figure
+
+    counts = np.asarray(cm, dtype=np.float64)
+    c = len(classes)
+    if counts.shape != (c, c):
+        raise ValueError(f"cm must have shape ({c}, {c}); got {counts.shape}")
+    if normalize:
+        rows = counts.sum(axis=1, keepdims=True)
+        values = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    else:
+        values = counts
+    fig = Figure(figsize=(1.0 + 0.7 * c, 0.8 + 0.7 * c), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap="Blues", vmin=0.0, vmax=1.0 if normalize else None)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set(xticks=range(c), yticks=range(c), xlabel="predicted", ylabel="true")
+    ax.set_xticklabels(classes, rotation=45, ha="right")
+    ax.set_yticklabels(classes)
+    top = values.max(initial=0.0)
+    for i in range(c):
+        for j in range(c):
+            text = f"{values[i, j]:.2f}" if normalize else f"{int(counts[i, j])}"
+            colour = "white" if top and values[i, j] > top / 2 else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def plot_roc(y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str], path: str | Path) -> Path:
+    """Save one-vs-rest ROC curves of every class with a defined AUC (PNG)."""
+    from matplotlib.figure import Figure
+
+    curves = roc_curves(y_true, proba, classes)
+    aucs = per_class_auc(y_true, proba)
+    fig = Figure(figsize=(5.5, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    for k, name in enumerate(classes):
+        if name in curves:
+            ax.plot(curves[name]["fpr"], curves[name]["tpr"], label=f"{name} (AUC {aucs[k]:.3f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="1 - specificity", ylabel="sensitivity")
+    ax.legend(loc="lower right", fontsize=8)
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def reliability_diagram(
+    proba: ArrayLike, y_true: ArrayLike, path: str | Path, n_bins: int = 15
+) -> Path:
+    """Save a reliability diagram (accuracy vs confidence per bin, with the ECE) as PNG."""
+    from matplotlib.figure import Figure
+
+    bins = calibration_bins(proba, y_true, n_bins)
+    ece = expected_calibration_error(proba, y_true, n_bins)
+    width = 1.0 / n_bins
+    fig = Figure(figsize=(5.0, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    centres = (bins["lower"] + bins["upper"]) / 2
+    ax.bar(centres, bins["accuracy"].fillna(0), width=width, edgecolor="black", label="accuracy")
+    ax.bar(
+        centres,
+        (bins["confidence"] - bins["accuracy"]).fillna(0),
+        bottom=bins["accuracy"].fillna(0),
+        width=width,
+        color="red",
+        alpha=0.3,
+        label="gap",
+    )
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"ECE {ece:.4f}")
+    ax.legend(loc="upper left")
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    return path
