@@ -87,11 +87,26 @@ def test_non_binary_mask_is_a_warning(clean_table: LesionTable) -> None:
     assert report.ok and report.bad_image_ids() == [] and report.bad_image_ids(include_warnings=True) == ["IMG0"]
 
 
-def test_zero_one_mask_warns_that_it_binarises_to_empty(clean_table: LesionTable) -> None:
+def test_zero_one_masks_are_read_as_binary_and_reported_once(clean_table: LesionTable) -> None:
+    # Old code: every {0,1} mask binarised to EMPTY at > 128 (and trained to Dice 0).
+    for image_id in ("IMG0", "IMG1"):
+        mask = _path(clean_table, image_id, "mask_path")
+        Image.fromarray((np.asarray(Image.open(mask)) > 0).astype(np.uint8), "L").save(mask)
+    report = check_table(clean_table)
+    problem = _only(report, "zero_one_masks")
+    assert (problem.severity, problem.image_id) == ("warning", "")
+    assert problem.message.startswith("2 masks use values {0,1}") and "read as binary" in problem.message
+    assert report.n_zero_one_masks == 2 and report.n_empty_masks == 0 and report.ok
+    assert "2 stored as {0,1} and read as binary" in report.to_markdown()
+
+
+def test_grey_mask_below_threshold_is_non_binary_and_empty(clean_table: LesionTable) -> None:
     mask = _path(clean_table, "IMG0", "mask_path")
-    Image.fromarray((np.asarray(Image.open(mask)) > 0).astype(np.uint8), "L").save(mask)
-    problem = _only(check_table(clean_table), "non_binary_mask")
-    assert "EMPTY" in problem.message
+    Image.fromarray((np.asarray(Image.open(mask)) > 0).astype(np.uint8) * 100, "L").save(mask)
+    report = check_table(clean_table)
+    assert sorted(report.counts_by_kind()) == ["empty_mask", "non_binary_mask"]
+    assert "EMPTY" in next(p.message for p in report.problems if p.kind == "non_binary_mask")
+    assert report.empty_mask_ids == ["IMG0"]
 
 
 def test_palette_mask_is_fine(clean_table: LesionTable) -> None:
@@ -107,8 +122,11 @@ def test_palette_mask_is_fine(clean_table: LesionTable) -> None:
 def test_empty_mask(clean_table: LesionTable) -> None:
     mask = _path(clean_table, "IMG3", "mask_path")
     Image.new("L", (96, 72), 0).save(mask)
-    problem = _only(check_table(clean_table), "empty_mask")
+    report = check_table(clean_table)
+    problem = _only(report, "empty_mask")
     assert problem.severity == "warning" and str(mask) in problem.message
+    assert report.n_empty_masks == 1 and report.empty_mask_ids == ["IMG3"]
+    assert report.to_dict()["n_empty_masks"] == 1 and "6 with masks (1 empty)" in report.to_markdown()
 
 
 def test_duplicate_image_id(clean_table: LesionTable) -> None:
@@ -192,3 +210,28 @@ def test_plot_from_table_and_unlabelled(clean_table: LesionTable, tmp_path: Path
     assert plot_class_distribution(clean_table, tmp_path / "a.png").stat().st_size > 0
     unlabelled = LesionTable(clean_table.records.assign(label=None), (), clean_table.root, "test")
     assert plot_class_distribution(check_table(unlabelled, hashes=False), tmp_path / "b.png").stat().st_size > 0
+
+
+def test_too_large_image_is_reported_and_the_check_goes_on(clean_table: LesionTable, monkeypatch) -> None:
+    # Old code: PIL's DecompressionBombError escaped and aborted the whole check.
+    from dermkit import imageio
+
+    big = _path(clean_table, "IMG2")
+    Image.new("RGB", (200, 150), (90, 60, 40)).save(big, "JPEG")
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 96 * 72)  # the other images are exactly at the limit
+    report = check_table(clean_table)
+    problem = _only(report, "too_large")
+    assert (problem.severity, problem.image_id) == ("error", "IMG2")
+    assert "200x150" in problem.message and "DERMKIT_MAX_PIXELS" in problem.message
+    assert report.image_sizes == {"96x72": 5} and report.bad_image_ids() == ["IMG2"]
+
+
+def test_sixteen_bit_image_decodes_to_its_grey_levels(clean_table: LesionTable) -> None:
+    # Old code: convert("RGB") clipped 16-bit grey to all-white and the check said OK.
+    path = _path(clean_table, "IMG4").with_suffix(".png")
+    ramp = np.tile(np.linspace(0, 65535, 96), (72, 1)).astype(np.uint16)
+    Image.fromarray(ramp).save(path)
+    rec = clean_table.records.copy()
+    rec.loc[rec["image_id"] == "IMG4", "image_path"] = str(path)
+    report = check_table(LesionTable(rec, clean_table.classes, clean_table.root, "test"))
+    assert report.problems == [] and report.image_sizes == {"96x72": 6}

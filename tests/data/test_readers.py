@@ -265,8 +265,9 @@ def test_no_layout_fits_lists_expectations(tmp_path: Path) -> None:
 
 
 def test_unknown_layout_suggests(ham_root: Path) -> None:
-    with pytest.raises(DataError, match=r"unknown data-set layout 'ham1000' \(did you mean 'ham10000'\?\)"):
+    with pytest.raises(DataError, match=r"unknown data-set layout 'ham1000'\. Did you mean 'ham10000'\?") as info:
         load_table(ham_root, layout="ham1000")
+    assert "Known: folder, ham10000, " in str(info.value) and "'auto'" in str(info.value)
 
 
 def test_missing_root_names_path(tmp_path: Path) -> None:
@@ -279,7 +280,7 @@ def test_missing_root_names_path(tmp_path: Path) -> None:
 def test_duplicate_reader_name_raises() -> None:
     with pytest.raises(ValueError, match="already registered"):
         register_reader("ham10000", detect=lambda root: False)(lambda root: None)
-    assert READERS["ham10000"].__name__ == "read_ham10000"
+    assert READERS.get("ham10000").__name__ == "read_ham10000"
 
 
 def test_registry_order_covers_every_reader() -> None:

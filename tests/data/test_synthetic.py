@@ -220,7 +220,7 @@ def test_files_decode_with_matching_sizes(synthetic_root: Path) -> None:
 
 
 def test_the_ham10000_reader_loads_it(synthetic_root: Path) -> None:
-    from dermkit.data.ham10000 import read_ham10000
+    from dermkit.data.readers.ham10000 import read_ham10000
 
     table = read_ham10000(synthetic_root)
     assert len(table) == 70 and table.has_masks and table.has_labels

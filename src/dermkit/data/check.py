@@ -3,8 +3,9 @@
 :func:`check_table` returns a :class:`CheckReport` of counts (images, lesions, per class), an image
 size histogram and a list of :class:`Problem` s. Errors make an image unusable (missing or
 undecodable file, mask of the wrong size, duplicate ``image_id``, one lesion under two labels);
-warnings deserve a look (grey-level masks, empty masks, the same or a near-identical image under two
-*different* lesion ids -- a likely split leak). ``report.bad_image_ids()`` lists the ids to exclude.
+warnings deserve a look (grey-level masks, {0, 1} masks, empty masks, the same or a near-identical
+image under two *different* lesion ids -- a likely split leak). ``report.bad_image_ids()`` lists the
+ids to exclude. A file that cannot be decoded is reported and the check goes on with the rest.
 
 Problem kinds:
 
@@ -19,8 +20,11 @@ unreadable_image          error     PIL cannot decode it
 mask_size_mismatch        error     mask and image differ in width/height
 duplicate_image_id        error     two rows share an image_id
 lesion_label_conflict     error     one lesion_id under two labels
+too_large                 error     image above the pixel limit (``dermkit.imageio.max_pixels``)
 non_binary_mask           warning   grey levels other than 0/255 (binarised at > 128)
-empty_mask                warning   mask has no lesion pixel after binarisation
+zero_one_masks            warning   one line per data set: masks stored as {0, 1}, read as binary
+empty_mask                warning   mask has no lesion pixel after binarisation (counted in
+                                    ``CheckReport.empty_mask_ids``)
 duplicate_file            warning   byte-identical files under different lesion ids
 near_duplicate            warning   near-identical images (perceptual hash + colour thumbnail)
                                     under different lesion ids
@@ -43,34 +47,11 @@ import numpy as np
 from PIL import Image
 
 from dermkit.data.hashing import NEAR_DUPLICATE_BITS, near_duplicate_pairs, perceptual_hash, thumbnail
+from dermkit.data.problems import SEVERITIES, Problem
 from dermkit.data.records import LesionTable
-from dermkit.imageio import MASK_THRESHOLD, ImageError, read_image, read_mask_raw
+from dermkit.imageio import MASK_THRESHOLD, ImageError, binarise_mask, is_zero_one, read_image, read_mask_raw
 
-SEVERITIES: tuple[str, ...] = ("error", "warning")
-
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a data set.
-
-    Attributes:
-        kind: machine-readable reason, e.g. "truncated_image" (see the module docstring).
-        severity: "error" (the image cannot be used) or "warning" (worth a look).
-        image_id: the affected image ("" for data-set-wide problems).
-        path: the offending file (or folder).
-        message: names the file, says what is wrong and what to do.
-    """
-
-    kind: str
-    severity: str
-    image_id: str
-    path: str
-    message: str
-
-    def __post_init__(self) -> None:
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"Problem.severity must be one of {SEVERITIES}, got {self.severity!r}")
+__all__ = ["CheckReport", "Problem", "check_table", "plot_class_distribution"]
 
 
 @dataclass
@@ -81,6 +62,8 @@ class _FileResult:
     sha1: str | None = None
     phash: int | None = None
     thumb: np.ndarray | None = None  # (THUMB_SIZE, THUMB_SIZE, 3) float32
+    mask_empty: bool = False  # the mask decoded and has no lesion pixel
+    mask_zero_one: bool = False  # the mask decoded and holds {0, 1} (read as binary)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -96,6 +79,9 @@ class CheckReport:
         image_sizes: "WxH" -> number of decoded images with that size, most common first.
         problems: reader problems first, then what decoding and cross-checks found.
         seconds: wall time of the check.
+        empty_mask_ids: sorted ids whose mask has no lesion pixel (training segmentation on many
+            of them is useless; ``engine.data`` refuses a data set where most masks are empty).
+        n_zero_one_masks: masks stored as {0, 1} instead of {0, 255}, read as binary.
     """
 
     root: str
@@ -109,6 +95,8 @@ class CheckReport:
     image_sizes: dict[str, int]
     problems: list[Problem]
     seconds: float = 0.0
+    empty_mask_ids: list[str] = field(default_factory=list)
+    n_zero_one_masks: int = 0
 
     @property
     def errors(self) -> list[Problem]:
@@ -117,6 +105,11 @@ class CheckReport:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def n_empty_masks(self) -> int:
+        """Masks with no lesion pixel."""
+        return len(self.empty_mask_ids)
 
     @property
     def ok(self) -> bool:
@@ -136,6 +129,8 @@ class CheckReport:
         return {
             "root": self.root, "layout": self.layout, "seconds": round(self.seconds, 2),
             "n_images": self.n_images, "n_lesions": self.n_lesions, "n_masks": self.n_masks,
+            "n_empty_masks": self.n_empty_masks, "n_zero_one_masks": self.n_zero_one_masks,
+            "empty_mask_ids": self.empty_mask_ids,
             "classes": list(self.classes), "class_counts": self.class_counts,
             "lesion_counts": self.lesion_counts, "image_sizes": self.image_sizes,
             "n_errors": len(self.errors), "n_warnings": len(self.warnings),
@@ -150,7 +145,10 @@ class CheckReport:
             f"# Data check: {verdict}",
             "",
             f"- data set: `{self.root}` (layout `{self.layout}`)",
-            f"- {self.n_images} images of {self.n_lesions} lesions, {self.n_masks} with masks",
+            f"- {self.n_images} images of {self.n_lesions} lesions, {self.n_masks} with masks"
+            + (f" ({self.n_empty_masks} empty" if self.n_masks else "")
+            + (f", {self.n_zero_one_masks} stored as {{0,1}} and read as binary" if self.n_zero_one_masks else "")
+            + (")" if self.n_masks else ""),
             f"- {len(self.errors)} errors, {len(self.warnings)} warnings ({self.seconds:.1f} s)",
             "- image sizes (WxH): " + (", ".join(f"{s} x{n}" for s, n in self.image_sizes.items()) or "none decoded"),
             "",
@@ -221,20 +219,22 @@ def _inspect(image_id: str, image_path: str, mask_path: str | None, hashes: bool
             f"{res.size[0]}x{res.size[1]}; fix or regenerate the mask (it may belong to another image), "
             "or exclude the image",
         ))
+    res.mask_zero_one = is_zero_one(grey)
+    lesion = int(np.count_nonzero(binarise_mask(grey)))
+    res.mask_empty = lesion == 0
     odd = (grey != 0) & (grey != 255)
-    n_odd = int(np.count_nonzero(odd))
-    lesion = int(np.count_nonzero(grey > MASK_THRESHOLD))
+    n_odd = 0 if res.mask_zero_one else int(np.count_nonzero(odd))  # {0, 1} masks: one data-set line instead
     if n_odd:
         levels = np.unique(grey[odd])
         shown = ", ".join(str(v) for v in levels[:6]) + (", ..." if len(levels) > 6 else "")
-        hint = (" Every pixel is <= 128, so the binarised mask is EMPTY: a 0/1 mask? Rescale it to 0/255."
+        hint = (" Every pixel is <= 128, so the binarised mask is EMPTY: rescale it to 0/255."
                 if lesion == 0 else " Re-save it as 0/255 if the soft edges are not intended.")
         res.problems.append(Problem(
             "non_binary_mask", "warning", image_id, mask_path,
             f"mask {mask_path} has {n_odd} pixels ({n_odd / grey.size:.1%}) with grey levels other than "
             f"0/255 ({shown}); they are binarised at > {MASK_THRESHOLD} like the ISIC scorer.{hint}",
         ))
-    elif lesion == 0:
+    if res.mask_empty:
         res.problems.append(Problem(
             "empty_mask", "warning", image_id, mask_path,
             f"mask {mask_path} has no lesion pixel; check it belongs to {image_id} or exclude the image "
@@ -243,10 +243,26 @@ def _inspect(image_id: str, image_path: str, mask_path: str | None, hashes: bool
     return res
 
 
+def _zero_one_summary(root: str, jobs: list[tuple], results: list[_FileResult]) -> list[Problem]:
+    """One data-set-wide line for {0, 1} masks (a per-mask warning would bury everything else)."""
+    paths = [job[2] for job, r in zip(jobs, results, strict=True) if r.mask_zero_one]
+    if not paths:
+        return []
+    shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return [Problem(
+        "zero_one_masks", "warning", "", root,
+        f"{len(paths)} masks use values {{0,1}} instead of {{0,255}} ({shown}); they are read as binary "
+        f"(1 = lesion). Tools that threshold at > {MASK_THRESHOLD} (the ISIC scorer) see them as empty: "
+        "re-save them as 0/255 before using them elsewhere",
+    )]
+
+
 # ------------------------------------------------------------------------------------ the check
 
 
-def check_table(table: LesionTable, hashes: bool = True, progress: bool = False, workers: int | None = None) -> CheckReport:
+def check_table(
+    table: LesionTable, hashes: bool = True, progress: bool = False, workers: int | None = None
+) -> CheckReport:
     """Decode every image and mask of ``table`` once and cross-check the records.
 
     Args:
@@ -268,7 +284,7 @@ def check_table(table: LesionTable, hashes: bool = True, progress: bool = False,
     # One decode per distinct (image, mask) file pair, even when image ids repeat.
     first_row = rec.drop_duplicates(["image_path", "mask_path"])
     jobs = list(zip(first_row["image_id"], first_row["image_path"], first_row["mask_path"],
-                    first_row["lesion_id"]))
+                    first_row["lesion_id"], strict=True))
     workers = workers or min(4, max(2, os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(tqdm(
@@ -279,6 +295,7 @@ def check_table(table: LesionTable, hashes: bool = True, progress: bool = False,
         problems.extend(res.problems)
     sizes = Counter(f"{r.size[0]}x{r.size[1]}" for r in results if r.size is not None)
 
+    problems += _zero_one_summary(str(table.root), jobs, results)
     problems += _duplicate_ids(rec)
     problems += _label_conflicts(rec)
     if hashes:
@@ -289,6 +306,8 @@ def check_table(table: LesionTable, hashes: bool = True, progress: bool = False,
         n_lesions=int(rec["lesion_id"].nunique()), n_masks=int(rec["mask_path"].notna().sum()),
         classes=tuple(table.classes), class_counts=table.class_counts(), lesion_counts=table.lesion_counts(),
         image_sizes=dict(sizes.most_common()), problems=problems, seconds=time.perf_counter() - start,
+        empty_mask_ids=sorted({j[0] for j, r in zip(jobs, results, strict=True) if r.mask_empty}),
+        n_zero_one_masks=sum(r.mask_zero_one for r in results),
     )
 
 
@@ -312,7 +331,7 @@ def _label_conflicts(rec) -> list[Problem]:
     for lesion_id in sorted(n_labels[n_labels > 1].index):
         group = labelled[labelled["lesion_id"] == lesion_id]
         summary = "; ".join(f"{lab}: {', '.join(g['image_id'])}" for lab, g in group.groupby("label"))
-        for image_id, path in zip(group["image_id"], group["image_path"]):
+        for image_id, path in zip(group["image_id"], group["image_path"], strict=True):
             out.append(Problem(
                 "lesion_label_conflict", "error", str(image_id), str(path),
                 f"{path}: lesion {lesion_id} has images under different labels ({summary}); one lesion has "

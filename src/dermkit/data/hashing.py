@@ -10,6 +10,9 @@ import imagehash
 import numpy as np
 from PIL import Image
 
+from dermkit.errors import DataError
+from dermkit.imageio import read_image
+
 #: Hamming distance (of 64 bits) at or below which two perceptual hashes are near-duplicate
 #: *candidates*. Re-encoded or resized copies of one image land at 0-4.
 NEAR_DUPLICATE_BITS = 6
@@ -45,13 +48,12 @@ def thumbnail(image: Image.Image | np.ndarray) -> np.ndarray:
 
 
 def _fingerprint_file(path: str) -> tuple[int, np.ndarray] | None:
+    """Hash and thumbnail of one file, decoded by the one image reader (EXIF, 16-bit, pixel limit)."""
     try:
-        with Image.open(path) as img:
-            img.load()
-            rgb = img.convert("RGB")
-            return perceptual_hash(rgb), thumbnail(rgb)
-    except (OSError, ValueError, SyntaxError):
+        rgb = Image.fromarray(read_image(path))
+    except DataError:
         return None  # unreadable files are reported by the data check, not here
+    return perceptual_hash(rgb), thumbnail(rgb)
 
 
 def image_fingerprints(
@@ -106,7 +108,7 @@ def near_duplicate_pairs(
         ii, jj = np.nonzero(dist <= max_bits)
         ii = ii + start
         keep = (ii < jj) & ok[ii] & ok[jj]
-        pairs.extend((int(i), int(j), int(dist[i - start, j])) for i, j in zip(ii[keep], jj[keep]))
+        pairs.extend((int(i), int(j), int(dist[i - start, j])) for i, j in zip(ii[keep], jj[keep], strict=True))
     if thumbs is not None:
         pairs = [(i, j, d) for i, j, d in pairs if float(np.abs(thumbs[i] - thumbs[j]).mean()) <= max_mad]
     return pairs

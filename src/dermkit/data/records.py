@@ -127,7 +127,7 @@ class LesionTable:
         per = self.records.groupby("label")["lesion_id"].nunique()
         return {c: int(per.get(c, 0)) for c in self.classes}
 
-    def subset(self, rows: np.ndarray | list[int] | pd.Series) -> "LesionTable":
+    def subset(self, rows: np.ndarray | list[int] | pd.Series) -> LesionTable:
         """A table with the given rows (positional indices or boolean mask), same classes."""
         rows = np.asarray(rows)
         picked = self.records[rows] if rows.dtype == bool else self.records.iloc[rows]

@@ -10,7 +10,7 @@ Layout::
                               (the original "|| Name || ... ||" table is read too)
 
 One image per lesion, so ``lesion_id = image_id``. Masks are 1-bit BMPs (one is 3-channel);
-``io.read_mask`` handles both.
+``dermkit.imageio.read_mask`` handles both.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dermkit.data.check import Problem
-from dermkit.data.readers import as_str, check_root, find_named, register_reader
+from dermkit.data.problems import Problem
+from dermkit.data.readers._registry import register_reader
+from dermkit.data.readers._scan import as_str, check_root, find_named
 from dermkit.data.records import LesionTable, make_records
 from dermkit.errors import DataError
 

@@ -1,52 +1,19 @@
-"""Reader registry, layout detection and the file-scanning helpers every reader shares.
+"""File-scanning helpers every layout reader shares: they list folders and read CSV headers only.
 
-Each data-set layout has one ``read_<layout>(root) -> LesionTable`` function, registered with
-:func:`register_reader` together with a cheap ``detect(root) -> bool`` test (directory listings of
-the root and its children and CSV headers only; no image is opened). :func:`load_table` is the one
-public door::
-
-    table = load_table("../shared/data/HAM10000")            # layout detected
-    table = load_table("data/ph2", layout="ph2")              # layout forced
-
-Readers index files lazily: they check that files exist and scan folders, but never decode an
-image (``dermkit.data.check.check_table`` does that, once, for every image and mask).
+No image is opened here (``dermkit.data.check`` decodes every image once); what a reader finds
+odd while scanning (several files for one id) becomes a :class:`~dermkit.data.problems.Problem`.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
-from dermkit.data.check import Problem
-from dermkit.data.records import LesionTable
+from dermkit.data.problems import Problem
 from dermkit.errors import DataError
 from dermkit.imageio import IMAGE_SUFFIXES
-
-ReaderFn = Callable[..., LesionTable]
-DetectFn = Callable[[Path], bool]
-
-#: layout name -> reader function, filled by :func:`register_reader`.
-READERS: dict[str, ReaderFn] = {}
-
-
-@dataclass(frozen=True)
-class _Detector:
-    detect: DetectFn
-    expects: str  # what files the layout needs, shown when no layout fits
-
-
-_DETECTORS: dict[str, _Detector] = {}
-
-#: Detection tries layouts in this order (most specific first: a HAM10000 folder also holds
-#: ``_segmentation.png`` masks, so it must win over ISIC Task 1; folder-per-class is the fallback).
-#: Layouts registered by users and not named here are tried after these, in registration order.
-DETECTION_ORDER: tuple[str, ...] = (
-    "ham10000", "ph2", "isic2018_task3", "isic2017", "isic2018_task1", "folder",
-)
 
 #: Folders that never hold data: macOS zip debris (``__MACOSX/._ISIC_0000000.jpg`` is not an image).
 #: ``synthetic_truth`` holds the synthetic generator's hair/frame masks, which are not data-set images.
@@ -57,34 +24,6 @@ ISIC_IMAGE_RE = re.compile(r"^ISIC_\d+\.(jpe?g|png)$", re.IGNORECASE)
 MASK_SUFFIX = "_segmentation.png"
 
 
-def register_reader(name: str, detect: DetectFn, expects: str = "") -> Callable[[ReaderFn], ReaderFn]:
-    """Register ``read_<layout>`` under ``name``.
-
-    Args:
-        name: layout name used by :func:`load_table` (``layout=name``) and in error messages.
-        detect: ``detect(root) -> bool``; must be cheap (listings and CSV headers only).
-        expects: one line describing the files the layout needs, shown when detection fails.
-
-    Raises:
-        ValueError: ``name`` is already registered (silently replacing a reader hides bugs).
-    """
-
-    def decorator(fn: ReaderFn) -> ReaderFn:
-        if name in READERS:
-            raise ValueError(f"a reader named {name!r} is already registered ({READERS[name].__module__})")
-        READERS[name] = fn
-        _DETECTORS[name] = _Detector(detect, expects or (fn.__doc__ or "").strip().splitlines()[0])
-        return fn
-
-    return decorator
-
-
-def available_layouts() -> list[str]:
-    """Registered layouts in detection order."""
-    known = [n for n in DETECTION_ORDER if n in READERS]
-    return known + [n for n in READERS if n not in known]
-
-
 def check_root(root: str | Path) -> Path:
     """``root`` as an absolute Path; DataError naming it if it is not an existing folder."""
     path = Path(root).expanduser().absolute()
@@ -93,51 +32,6 @@ def check_root(root: str | Path) -> Path:
     if not path.is_dir():
         raise DataError(f"{path} is a file, not a folder; pass the data set's root folder")
     return path
-
-
-def detect_layout(root: str | Path) -> str:
-    """Name of the first layout (in :data:`DETECTION_ORDER`) whose files are found under ``root``.
-
-    Raises:
-        DataError: ``root`` is missing, or no layout fits; the message lists every layout with
-            the files it expects.
-    """
-    path = check_root(root)
-    for name in available_layouts():
-        if _DETECTORS[name].detect(path):
-            return name
-    lines = "\n".join(f"  - {n}: {_DETECTORS[n].expects}" for n in available_layouts())
-    raise DataError(
-        f"cannot tell which data-set layout {path} holds; none of the known layouts fits:\n{lines}\n"
-        "Rearrange the files into one of these layouts, or pass layout=... explicitly."
-    )
-
-
-def load_table(root: str | Path, layout: str = "auto", **kwargs) -> LesionTable:
-    """Read a data set into a :class:`LesionTable`.
-
-    Args:
-        root: the data set's root folder.
-        layout: a registered layout name (see :func:`available_layouts`) or "auto" to detect it.
-        **kwargs: passed to the layout's reader.
-
-    Raises:
-        DataError: missing root, unknown layout (with a "did you mean" hint) or unusable files.
-    """
-    path = check_root(root)
-    if layout == "auto":
-        layout = detect_layout(path)
-    if layout not in READERS:
-        close = difflib.get_close_matches(layout, list(READERS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise DataError(
-            f"unknown data-set layout {layout!r}{hint}; known layouts: {', '.join(available_layouts())}, or 'auto'"
-        )
-    return READERS[layout](path, **kwargs)
-
-
-# ----------------------------------------------------------------------------------------------
-# Scanning helpers shared by the readers. They only list folders; no file is opened.
 
 
 def _visible(name: str) -> bool:
@@ -155,6 +49,7 @@ def walk_files(root: Path) -> Iterable[Path]:
 
 
 def is_image_file(path: Path) -> bool:
+    """True for a file whose suffix is one of :data:`~dermkit.imageio.IMAGE_SUFFIXES`."""
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
@@ -172,7 +67,7 @@ def index_images_and_masks(root: Path) -> tuple[dict[str, list[Path]], dict[str,
 
 
 def pick_one(
-    key: str, paths: list[Path], what: str, prefer: tuple[str, ...] = (), problems: list | None = None
+    key: str, paths: list[Path], what: str, prefer: tuple[str, ...] = (), problems: list[Problem] | None = None
 ) -> Path:
     """Choose one of several files found for ``key``; record a warning when there are several.
 
@@ -245,9 +140,5 @@ def find_csvs(root: Path, required: Iterable[str]) -> list[Path]:
 
 
 def as_str(path: Path | None) -> str | None:
+    """A path as the string records hold, None staying None."""
     return None if path is None else str(path)
-
-
-# Importing the layout modules registers the built-in readers (they import this module, which is
-# complete by now).
-from dermkit.data import folder, ham10000, isic, ph2  # noqa: E402,F401

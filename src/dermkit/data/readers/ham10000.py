@@ -13,13 +13,19 @@ several images (10,015 images of 7,470 lesions), so ``lesion_id`` is kept for le
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import pandas as pd
 
-from dermkit.data.check import Problem
-from dermkit.data.readers import (
-    as_str, check_root, find_named, index_images_and_masks, pick_one, register_reader,
+from dermkit.data.problems import Problem
+from dermkit.data.readers._registry import register_reader
+from dermkit.data.readers._scan import (
+    as_str,
+    check_root,
+    find_named,
+    index_images_and_masks,
+    pick_one,
 )
 from dermkit.data.records import HAM10000_CLASSES, LesionTable, make_records
 from dermkit.errors import DataError
@@ -64,7 +70,40 @@ def read_metadata(path: Path) -> pd.DataFrame:
             f"{path} lacks columns {missing}; HAM10000 metadata needs {list(REQUIRED_COLUMNS)} "
             f"(+ dx_type, age, sex, localization); found {list(meta.columns)}"
         )
+    _refuse_blank_ids(path, meta)
     return meta
+
+
+def _refuse_blank_ids(path: Path, meta: pd.DataFrame) -> None:
+    """DataError naming the CSV lines whose ``lesion_id`` or ``image_id`` is empty.
+
+    pandas reads an empty cell as NaN, and ``str(NaN)`` would merge every such row into one
+    lesion called "nan": a split would then keep unrelated images together (or, worse, the
+    user never learns that the grouping is missing).
+    """
+    for column in ("lesion_id", "image_id"):
+        blank = meta[column].isna() | (meta[column].astype(str).str.strip() == "")
+        if blank.any():
+            lines = [int(i) + 2 for i in meta.index[blank]]  # +1 for the header, +1 for 1-based lines
+            shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
+            raise DataError(
+                f"{path}: {len(lines)} rows have an empty {column} (lines {shown}); every row needs one. "
+                + ("Fill in the lesion each image shows (images of one lesion share an id; an image whose "
+                   "lesion is unknown gets an id of its own, e.g. its image_id)" if column == "lesion_id"
+                   else "Fill in the image file name without extension, or delete the rows")
+            )
+
+
+def _unknown_dx(meta_path: Path, image_id: str, raw: object, dx: str) -> Problem:
+    """The ``unknown_label`` problem for a dx outside :data:`HAM10000_CLASSES`, with a did-you-mean."""
+    if not dx or dx == "nan":
+        reason = "has no dx"
+    else:
+        close = difflib.get_close_matches(dx, HAM10000_CLASSES, n=1, cutoff=0.5)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        reason = f"has dx {raw!r}{hint}, not one of {', '.join(HAM10000_CLASSES)}"
+    return Problem("unknown_label", "error", image_id, str(meta_path),
+                   f"{meta_path.name}: {image_id} {reason}; the row is left out. Correct the dx value")
 
 
 @register_reader(
@@ -99,11 +138,7 @@ def read_ham10000(root: str | Path) -> LesionTable:
             ))
             continue
         if dx not in HAM10000_CLASSES:
-            problems.append(Problem(
-                "unknown_label", "error", image_id, str(meta_path),
-                f"{meta_path.name}: {image_id} has dx {rec['dx']!r}, not one of {', '.join(HAM10000_CLASSES)}; "
-                "the row is left out. Correct the dx value",
-            ))
+            problems.append(_unknown_dx(meta_path, image_id, rec["dx"], dx))
             continue
         image = pick_one(image_id, images[image_id], "image", PREFERRED_IMAGE_DIRS, problems)
         mask = pick_one(image_id, masks[image_id], "mask", PREFERRED_MASK_DIRS, problems) if image_id in masks else None

@@ -20,10 +20,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from dermkit.data.check import Problem
-from dermkit.data.readers import (
-    ISIC_IMAGE_RE, MASK_SUFFIX, as_str, check_root, csv_header, files_near_root, find_csvs,
-    index_images_and_masks, pick_one, register_reader,
+from dermkit.data.problems import Problem
+from dermkit.data.readers._registry import register_reader
+from dermkit.data.readers._scan import (
+    ISIC_IMAGE_RE,
+    MASK_SUFFIX,
+    as_str,
+    check_root,
+    csv_header,
+    files_near_root,
+    find_csvs,
+    index_images_and_masks,
+    pick_one,
 )
 from dermkit.data.records import HAM10000_CLASSES, LesionTable, make_records
 from dermkit.errors import DataError
@@ -86,7 +94,7 @@ def _labelled_rows(
     images, masks = index_images_and_masks(root)
     problems: list[Problem] = []
     rows: list[dict] = []
-    for image_id, csv_name in zip(gt[id_column], gt["_csv"]):
+    for image_id, csv_name in zip(gt[id_column], gt["_csv"], strict=True):
         label = labels.get(image_id)
         if label is None:
             continue
@@ -179,7 +187,7 @@ def read_isic2018_task3(root: str | Path) -> LesionTable:
     if group_paths:
         groups = _read_csvs(group_paths, "image")
         extra = {str(i).strip(): {"lesion_id": str(lesion).strip()}
-                 for i, lesion in zip(groups["image"], groups["lesion_id"])}
+                 for i, lesion in zip(groups["image"], groups["lesion_id"], strict=True)}
     else:
         problems.append(Problem(
             "no_lesion_ids", "warning", "", str(root),
@@ -205,7 +213,7 @@ def read_isic2017(root: str | Path) -> LesionTable:
     with_sk = ["seborrheic_keratosis" in csv_header(p) for p in gt_paths]
     if any(with_sk) and not all(with_sk):
         listed = ", ".join(f"{p.name} ({'with' if sk else 'without'} seborrheic_keratosis)"
-                           for p, sk in zip(gt_paths, with_sk))
+                           for p, sk in zip(gt_paths, with_sk, strict=True))
         raise DataError(f"ISIC 2017 ground-truth CSVs in {root} disagree on their columns: {listed}; "
                         "keep only files of one kind")
     three_class = all(with_sk)

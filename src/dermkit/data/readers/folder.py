@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dermkit.data.check import Problem
-from dermkit.data.readers import MASK_SUFFIX, check_root, is_image_file, register_reader, walk_files
+from dermkit.data.problems import Problem
+from dermkit.data.readers._registry import register_reader
+from dermkit.data.readers._scan import MASK_SUFFIX, check_root, is_image_file, walk_files
 from dermkit.data.records import LesionTable, make_records
 from dermkit.errors import DataError
 
