@@ -1,6 +1,6 @@
-# Two entry points: `make demo` (the main job on synthetic data) and `make test`.
-# Both create .venv when missing and install from requirements.lock; the stamp file makes the
-# second run a no-op unless pyproject.toml or requirements.lock changed.
+# Two entry points: `make demo` (the main job on synthetic data) and `make test` (lint, then pytest).
+# Both create .venv when missing and install from requirements.lock (ruff included); the stamp file
+# makes the second run a no-op unless pyproject.toml or requirements.lock changed.
 SHELL := bash
 .SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3.11
@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.dermkit-installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo lint test bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/dermkit demo $(ARGS)
 
-test: $(STAMP)
+# ruff's settings live in pyproject.toml ([tool.ruff]).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+test: lint
 	$(PY) -m pytest $(ARGS)
 
 bench: $(STAMP)

@@ -49,8 +49,10 @@ def recipes_dir() -> Path:
     """
     folder = resources.files(__name__)
     if not isinstance(folder, Path):
-        raise ConfigError(f"{folder}: dermkit's recipes are not on the file system (imported from an archive?); "
-                          "install dermkit as a normal package (pip install dermkit) to use recipes by name")
+        raise ConfigError(
+            f"{folder}: dermkit's recipes are not on the file system (imported from an archive?); "
+            "install dermkit as a normal package (pip install dermkit) to use recipes by name"
+        )
     return folder
 
 
@@ -119,8 +121,10 @@ def shipped_recipe(name: str) -> Path:
     table = _registry()
     name = _strip_suffix(name)
     if name not in table:
-        raise ConfigError(f"{table.unknown_message(name)} Give a recipe name or the path of an existing YAML "
-                          "file (`dermkit recipes` lists the recipes).")
+        raise ConfigError(
+            f"{table.unknown_message(name)} Give a recipe name or the path of an existing YAML "
+            "file (`dermkit recipes` lists the recipes)."
+        )
     return table.get(name)
 
 
@@ -139,11 +143,14 @@ def recipe_path(name_or_path: str | Path) -> Path:
     if path.is_file():
         return path
     if path.is_dir():
-        raise ConfigError(f"{path}: is a folder, not a recipe; give a YAML file or a recipe name "
-                          "(`dermkit recipes` lists them)")
+        raise ConfigError(
+            f"{path}: is a folder, not a recipe; give a YAML file or a recipe name (`dermkit recipes` lists them)"
+        )
     if len(path.parts) > 1 or path.is_absolute():
         name = _strip_suffix(path.name)
         hint = f"; a shipped recipe has that name: use --config {name}" if name in recipe_names() else ""
-        raise ConfigError(f"{path}: config file not found{hint}. Give an existing YAML file or a recipe "
-                          "name (`dermkit recipes` lists them)")
+        raise ConfigError(
+            f"{path}: config file not found{hint}. Give an existing YAML file or a recipe "
+            "name (`dermkit recipes` lists them)"
+        )
     return shipped_recipe(path.name)
