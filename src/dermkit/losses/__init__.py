@@ -1,7 +1,8 @@
 """Training losses: functional core, thin modules, one by-name factory for every task.
 
 Segmentation losses live in ``segmentation.py``, classification losses in ``classification.py``;
-``registry.py`` merges their names into one ``create_loss`` (a name defined twice is an error).
+each registers itself, tagged with its task, in the one :data:`~dermkit.losses.registry.LOSSES`
+registry behind ``create_loss`` (a name defined twice is an error, an unknown one gets a did-you-mean).
 """
 
 from dermkit.losses.classification import (

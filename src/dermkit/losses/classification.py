@@ -29,7 +29,7 @@ Conventions (``p = softmax(logits)``, ``p_t = p[i, y_i]``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dermkit.losses._functional import check_reduction, reduce
+from dermkit.losses.registry import LOSSES
 
 Reduction = Literal["mean", "sum", "none"]
 ClassWeights = Sequence[float] | Tensor | None
@@ -154,6 +155,7 @@ def focal_loss(
 # --- thin modules: options only ---------------------------------------------------------------
 
 
+@LOSSES.register("cross_entropy", task="classification")
 class CrossEntropyLoss(nn.Module):
     """Module form of :func:`cross_entropy`; ``class_weights`` is a buffer (moves with ``.to``)."""
 
@@ -177,6 +179,7 @@ class CrossEntropyLoss(nn.Module):
         )
 
 
+@LOSSES.register("focal", task="classification")
 class FocalLoss(nn.Module):
     """Module form of :func:`focal_loss`; ``class_weights`` (alpha) is a buffer."""
 
@@ -198,10 +201,3 @@ class FocalLoss(nn.Module):
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
         return focal_loss(logits, targets, self.gamma, self.class_weights, self.reduction)
-
-
-# name -> factory, merged into the one loss registry by ``dermkit.losses``
-CLASSIFICATION_LOSSES: dict[str, Callable[..., nn.Module]] = {
-    "cross_entropy": CrossEntropyLoss,
-    "focal": FocalLoss,
-}

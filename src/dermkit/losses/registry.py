@@ -1,34 +1,41 @@
-"""One by-name factory for every loss, tagged by task."""
+"""The one loss registry: every training loss is built by name through :func:`create_loss`.
+
+Losses register themselves where they are defined, tagged with their task::
+
+    @LOSSES.register("dice", task="segmentation")
+    class DiceLoss(nn.Module): ...
+
+Registering a name twice is an error and an unknown name gets a did-you-mean (the generic
+:class:`~dermkit.registry.Registry`), so a recipe's loss can be checked before any data is read
+(``LOSSES.entry(name).info["task"]``).
+"""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
+from typing import Literal, get_args
 
 from torch import nn
 
 from dermkit.errors import ConfigError
-from dermkit.losses.classification import CLASSIFICATION_LOSSES
-from dermkit.losses.segmentation import SEGMENTATION_LOSSES
+from dermkit.registry import Registry
+
+LossTask = Literal["segmentation", "classification"]
+LOSS_TASKS: tuple[str, ...] = get_args(LossTask)
+
+#: name -> loss factory (a module class or a preset function); info: ``task``
+LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
 
 
-def _merge(*tables: tuple[str, dict[str, Callable[..., nn.Module]]]) -> dict[str, tuple[str, Callable[..., nn.Module]]]:
-    merged: dict[str, tuple[str, Callable[..., nn.Module]]] = {}
-    for task, table in tables:
-        for name, factory in table.items():
-            if name in merged:
-                raise RuntimeError(f"loss name {name!r} is registered twice")
-            merged[name] = (task, factory)
-    return merged
+def list_losses(task: LossTask | None = None) -> list[str]:
+    """Sorted names accepted by :func:`create_loss`, optionally only those of one task.
 
-
-#: name -> (task, factory)
-LOSSES = _merge(("segmentation", SEGMENTATION_LOSSES), ("classification", CLASSIFICATION_LOSSES))
-
-
-def list_losses(task: str | None = None) -> list[str]:
-    """Names accepted by :func:`create_loss`, optionally only those of one task."""
-    return sorted(n for n, (t, _) in LOSSES.items() if task is None or t == task)
+    Raises:
+        ValueError: ``task`` is not None, "segmentation" or "classification".
+    """
+    if task is not None and task not in LOSS_TASKS:
+        raise ValueError(f"task must be None or one of {LOSS_TASKS}; got {task!r}")
+    return sorted(LOSSES.names() if task is None else LOSSES.names(task=task))
 
 
 def create_loss(name: str, **kwargs: object) -> nn.Module:
@@ -36,19 +43,17 @@ def create_loss(name: str, **kwargs: object) -> nn.Module:
 
     Args:
         name: segmentation: "jaccard", "dice", "weighted_dice", "bce", "bce_dice";
-            classification: "cross_entropy", "focal".
+            classification: "cross_entropy", "focal" (see :func:`list_losses`).
         **kwargs: options of the module (e.g. ``smooth=1.0``, ``class_weights=[...]``).
 
     Raises:
         ConfigError: unknown name (with a suggestion) or unsupported option.
     """
-    if name not in LOSSES:
-        close = difflib.get_close_matches(name, list(LOSSES), n=1, cutoff=0.5)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown loss {name!r}.{hint} Available: {', '.join(list_losses())}.")
+    factory = LOSSES.get(name)
     try:
-        return LOSSES[name][1](**kwargs)
+        return factory(**kwargs)
     except TypeError as err:
+        # Only a bad keyword is the user's mistake; any other TypeError is a bug to surface.
         if "unexpected keyword argument" not in str(err):
             raise
         raise ConfigError(f"loss {name!r} got an unsupported option: {err}") from err

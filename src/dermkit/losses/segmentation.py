@@ -24,7 +24,6 @@ Conventions (``p = sigmoid(logits)``, sums over the pixels of one image, ``s`` =
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -32,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dermkit.losses._functional import check_reduction, reduce
-
+from dermkit.losses.registry import LOSSES
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -150,6 +149,7 @@ def bce_dice_loss(
 # --- thin modules: options only ---------------------------------------------------------------
 
 
+@LOSSES.register("jaccard", task="segmentation")
 class JaccardDistanceLoss(nn.Module):
     """Module form of :func:`jaccard_distance_loss`."""
 
@@ -162,6 +162,7 @@ class JaccardDistanceLoss(nn.Module):
         return jaccard_distance_loss(logits, targets, self.smooth, self.reduction)
 
 
+@LOSSES.register("dice", task="segmentation")
 class DiceLoss(nn.Module):
     """Module form of :func:`dice_loss` (``DiceLoss(0.7, 0.3)`` is S3's weighted Dice)."""
 
@@ -189,6 +190,7 @@ class DiceLoss(nn.Module):
         )
 
 
+@LOSSES.register("bce", task="segmentation")
 class BinaryCrossEntropyLoss(nn.Module):
     """Module form of :func:`bce_loss` (takes logits)."""
 
@@ -200,6 +202,7 @@ class BinaryCrossEntropyLoss(nn.Module):
         return bce_loss(logits, targets, self.reduction)
 
 
+@LOSSES.register("bce_dice", task="segmentation")
 class BCEDiceLoss(nn.Module):
     """Module form of :func:`bce_dice_loss`."""
 
@@ -222,16 +225,8 @@ class BCEDiceLoss(nn.Module):
         )
 
 
-def _weighted_dice(**kwargs: float | str) -> DiceLoss:
+@LOSSES.register("weighted_dice", task="segmentation")
+def weighted_dice(**kwargs: float | str) -> DiceLoss:
+    """S3's preset: :class:`DiceLoss` with lesion weight 0.7 and background weight 0.3."""
     options: dict = {"foreground_weight": 0.7, "background_weight": 0.3, **kwargs}
     return DiceLoss(**options)
-
-
-#: name -> factory; "weighted_dice" is S3's preset (lesion 0.7, background 0.3)
-SEGMENTATION_LOSSES: dict[str, Callable[..., nn.Module]] = {
-    "jaccard": JaccardDistanceLoss,
-    "dice": DiceLoss,
-    "weighted_dice": _weighted_dice,
-    "bce": BinaryCrossEntropyLoss,
-    "bce_dice": BCEDiceLoss,
-}
