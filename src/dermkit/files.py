@@ -1,11 +1,25 @@
-"""Writing files safely: atomic JSON, and output folders that never touch a user's inputs."""
+"""Writing files safely: atomic JSON, and output folders that never touch a user's inputs.
+
+The guards run before any work is done, so a refused command has written nothing:
+
+* :func:`prepare_output_dir` refuses an output folder that equals, contains or lies inside an
+  input folder, an existing file given as a folder, and a folder that cannot be written to;
+* :func:`unique_output_names` refuses inputs that would write the same output file;
+* :func:`check_no_overwrite` refuses to replace existing outputs unless ``--overwrite`` is given.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from dermkit.errors import DermkitError
+
+SHOWN = 3  # offending paths named in an error message; the rest are counted
 
 
 def write_json(path: Path, payload: Any) -> None:
@@ -22,3 +36,112 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _examples(paths: Sequence[Any]) -> str:
+    """'a, b, c and 7 more': a few offending items and the count of the rest."""
+    shown = ", ".join(str(p) for p in paths[:SHOWN])
+    return shown + (f" and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
+
+
+def input_folders(inputs: Iterable[str | Path]) -> list[Path]:
+    """The folders an output must keep away from: each input folder, or a file input's folder.
+
+    Symbolic links are resolved, and for a linked file both the link's folder and the target's
+    folder count, so no spelling of a path lets an output land among the inputs.
+    """
+    folders: list[Path] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        candidates = [path.resolve()] if path.is_dir() else [path.absolute().parent.resolve(), path.resolve().parent]
+        folders += [c for c in candidates if c not in folders]
+    return folders
+
+
+def check_output_location(out: str | Path, inputs: Iterable[str | Path] = (), what: str = "--out") -> Path:
+    """Refuse an output folder that is a file or overlaps an input folder; returns it resolved.
+
+    Args:
+        out: the output folder (need not exist yet).
+        inputs: input files or folders (see :func:`input_folders`).
+        what: how the user gave ``out`` (an option name), used in messages.
+
+    Raises:
+        DermkitError: ``out`` is an existing file, or equals, contains or lies inside an input folder.
+    """
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise DermkitError(f"{what} {out}: is an existing file, not a folder; give the path of a folder "
+                           "(it is created when missing)")
+    target = out.resolve()
+    for folder in input_folders(inputs):
+        if target == folder:
+            relation = "is the input folder"
+        elif target.is_relative_to(folder):
+            relation = f"lies inside the input folder {folder}"
+        elif folder.is_relative_to(target):
+            relation = f"contains the input folder {folder}"
+        else:
+            continue
+        raise DermkitError(f"{what} {out}: {relation}; outputs are never written among a user's inputs: "
+                           "choose a folder outside it")
+    return target
+
+
+def prepare_output_dir(out: str | Path, inputs: Iterable[str | Path] = (), what: str = "--out") -> Path:
+    """Check ``out`` (see :func:`check_output_location`), create it and prove it is writable.
+
+    Writability is tested with a temporary file, which is what counts (permissions, read-only
+    mounts, full quotas), instead of guessing from mode bits.
+
+    Returns:
+        ``out`` as given (created).
+
+    Raises:
+        DermkitError: ``out`` is refused, cannot be created or cannot be written to.
+    """
+    check_output_location(out, inputs, what)
+    out = Path(out).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DermkitError(f"{what} {out}: cannot write there ({reason}); choose a folder you can write to "
+                           "or fix its permissions") from None
+    return out
+
+
+def unique_output_names(sources: Sequence[str | Path], targets: Sequence[str | Path]) -> None:
+    """Refuse inputs that would write the same output file (the later would replace the earlier).
+
+    Args:
+        sources: input files, in order.
+        targets: the output file of each source (same length).
+
+    Raises:
+        DermkitError: two or more sources share a target; lists a few collisions and their count.
+    """
+    by_target: dict[Path, list[str]] = {}
+    for source, target in zip(sources, targets, strict=True):
+        by_target.setdefault(Path(target).expanduser().resolve(), []).append(str(source))
+    clashes = [f"{' + '.join(group)} -> {target.name}" for target, group in by_target.items() if len(group) > 1]
+    if clashes:
+        raise DermkitError(f"{len(clashes)} output files would each be written from several inputs "
+                           f"({_examples(clashes)}); rename the inputs or process them with separate --out folders")
+
+
+def check_no_overwrite(paths: Iterable[str | Path], overwrite: bool) -> None:
+    """Refuse to replace existing files unless ``overwrite`` (the user's ``--overwrite``).
+
+    Raises:
+        DermkitError: some paths exist and ``overwrite`` is false; lists a few and their count.
+    """
+    if overwrite:
+        return
+    paths = list(paths)
+    existing = [p for p in paths if os.path.lexists(p)]
+    if existing:
+        raise DermkitError(f"{len(existing)} of the {len(paths)} output files already exist ({_examples(existing)}); "
+                           "pass --overwrite to replace them, or choose another --out")
