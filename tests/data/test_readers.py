@@ -77,6 +77,33 @@ def test_ham10000_unknown_dx(ham_root: Path) -> None:
     assert "'scc'" in problem.message and len(table) == 4
 
 
+def test_ham10000_unknown_dx_suggests_the_closest_class(ham_root: Path) -> None:
+    meta = ham_root / "HAM10000_metadata"
+    meta.write_text(meta.read_text().replace("ISIC_0000003,mel", "ISIC_0000003,mell"))
+    [problem] = load_table(ham_root).problems
+    assert (problem.kind, problem.image_id) == ("unknown_label", "ISIC_0000003")
+    assert "'mell' (did you mean 'mel'?)" in problem.message
+
+
+def test_ham10000_empty_dx_says_so(ham_root: Path) -> None:
+    meta = ham_root / "HAM10000_metadata"
+    meta.write_text(meta.read_text().replace("ISIC_0000003,mel", "ISIC_0000003,"))
+    [problem] = load_table(ham_root).problems
+    assert problem.kind == "unknown_label" and "ISIC_0000003 has no dx" in problem.message
+
+
+def test_ham10000_empty_lesion_id_is_an_error_naming_the_lines(ham_root: Path) -> None:
+    # Old code: both rows were merged into one lesion called "nan" (a silent split leak / wrong grouping).
+    meta = ham_root / "HAM10000_metadata"
+    lines = meta.read_text().splitlines()
+    lines[3] = lines[3].replace("HAM_0000002", "")  # ISIC_0000003 on line 4
+    lines[5] = lines[5].replace("HAM_0000004", " ")  # ISIC_0000005 on line 6
+    meta.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"2 rows have an empty lesion_id \(lines 4, 6\)") as info:
+        load_table(ham_root)
+    assert str(meta) in str(info.value) and "Fill in the lesion" in str(info.value)
+
+
 def test_ham10000_same_image_in_two_folders_is_a_warning(ham_root: Path) -> None:
     dup = ham_root / "HAM10000_images" / "ISIC_0000001.jpg"
     dup.parent.mkdir()
@@ -122,7 +149,7 @@ def test_ph2(fixture: str, request: pytest.FixtureRequest) -> None:
     table = load_table(root)
     _assert_absolute_existing(table)
     assert table.layout == "ph2" and table.classes == ("common_nevus", "atypical_nevus", "melanoma")
-    assert dict(zip(table.records["image_id"], table.records["label"])) == {
+    assert dict(zip(table.records["image_id"], table.records["label"], strict=True)) == {
         "IMD003": "common_nevus", "IMD030": "atypical_nevus", "IMD058": "melanoma"}
     assert (table.records["lesion_id"] == table.records["image_id"]).all()
     assert table.records["mask_path"].notna().all() and table.problems == []
@@ -228,7 +255,7 @@ def test_folder_per_class(folder_root: Path) -> None:
     table = load_table(folder_root)
     _assert_absolute_existing(table)
     assert table.layout == "folder" and table.classes == ("keratosis", "melanoma", "nevus")
-    assert dict(zip(table.records["image_id"], table.records["label"])) == {
+    assert dict(zip(table.records["image_id"], table.records["label"], strict=True)) == {
         "d": "keratosis", "c": "melanoma", "a": "nevus", "b": "nevus"}
 
 
