@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dermkit.data.transforms import AugmentConfig
 from dermkit.errors import ConfigError
@@ -22,6 +23,29 @@ from dermkit.preprocess.pipeline import PreprocessConfig
 from dermkit.recipes import recipe_path
 
 Task = Literal["segmentation", "classification"]
+
+CACHE_ENV = "DERMKIT_CACHE"  # overrides where the cache lives (data.cache_dir: auto)
+CACHE_OFF = ("", "off", "none")  # data.cache_dir values (besides null) that disable the cache
+
+
+def default_cache_dir() -> Path:
+    """Where ``data.cache_dir: auto`` caches: ``$DERMKIT_CACHE``, else ``$XDG_CACHE_HOME/dermkit``, else
+    ``~/.cache/dermkit``; never the current folder, so a command run from a data folder leaves it clean."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if xdg and Path(xdg).is_absolute():  # the XDG spec says to ignore a relative value
+        return Path(xdg) / "dermkit"
+    return Path.home() / ".cache" / "dermkit"
+
+
+def resolve_cache_dir(value: str | Path | None) -> str | None:
+    """A ``data.cache_dir`` value as the folder to use: "auto" -> :func:`default_cache_dir`, null/"off" -> None."""
+    if value is None or str(value).strip().lower() in CACHE_OFF:
+        return None
+    if str(value).strip() == "auto":
+        return str(default_cache_dir())
+    return str(Path(value).expanduser())
 
 
 class _Strict(BaseModel):
@@ -70,12 +94,21 @@ class DataConfig(_Strict):
     synthetic: SyntheticConfig = SyntheticConfig()
     split: SplitConfig = SplitConfig()
     preprocess: PreprocessConfig = PreprocessConfig(size=(128, 160))
-    cache_dir: str | None = Field(".cache/dermkit", description="preprocessed-image cache; empty = off")
+    cache_dir: str | None = Field(
+        "auto", validate_default=True, description="preprocessed-image cache folder; auto: $DERMKIT_CACHE, else "
+        "$XDG_CACHE_HOME/dermkit, else ~/.cache/dermkit (resolved when the config is read); null or off: no cache")
     on_bad_files: Literal["fail", "exclude"] = Field(
         "fail", description="fail: stop with the data check report; exclude: drop listed files and record them"
     )
     num_workers: int = Field(2, ge=0)
     focus: FocusConfig = FocusConfig()
+
+    @field_validator("cache_dir", mode="before")
+    @classmethod
+    def _resolve_cache(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # YAML reads a bare off/on (no/yes) as a boolean
+            value = "auto" if value else None
+        return resolve_cache_dir(value) if value is None or isinstance(value, str | Path) else value
 
 
 class ModelConfig(_Strict):
@@ -149,7 +182,7 @@ class RunConfig(_Strict):
     task: Task
     recipe: str = "custom"
     description: str = ""
-    data: DataConfig = DataConfig()
+    data: DataConfig = Field(default_factory=DataConfig)  # built per config: reads $DERMKIT_CACHE now
     model: ModelConfig
     loss: LossConfig
     optim: OptimConfig = OptimConfig()
