@@ -1,8 +1,8 @@
 """One domain exception for everything a user can get wrong.
 
 Library code raises :class:`DermkitError` (or a subclass) with a message that names the
-offending file or value, says why it is wrong and what to do; the CLI and the web API turn it
-into a clean error instead of a traceback (the pattern of isic-challenge-scoring's ScoreError).
+offending file or value, says why it is wrong and what to do; the CLI turns it into a clean
+error instead of a traceback (the pattern of isic-challenge-scoring's ScoreError).
 """
 
 from __future__ import annotations
