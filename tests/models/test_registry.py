@@ -7,7 +7,7 @@ from torch import nn
 
 from dermkit.errors import ConfigError
 from dermkit.models import create_model, list_models, model_info, register_model
-from dermkit.models.registry import _unregister_model
+from dermkit.models.registry import MODELS
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def tiny_entry():
         return nn.Linear(width, 1)
 
     yield "_tiny_classifier"
-    _unregister_model("_tiny_classifier")
+    MODELS.remove("_tiny_classifier")
 
 
 def test_segmenters_are_registered():
@@ -63,7 +63,7 @@ def test_register_model_bare_decorator():
     try:
         assert model_info("_bare_model").task == "segmentation"
     finally:
-        _unregister_model("_bare_model")
+        MODELS.remove("_bare_model")
 
 
 def test_model_info(tiny_entry):

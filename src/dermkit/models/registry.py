@@ -11,8 +11,9 @@ and built by name::
     model = create_model("unet_s2", in_channels=3)
 
 The registry is task-agnostic: segmentation and classification models share it, and
-``list_models(task=...)`` filters by task. Registering a name twice is an error (timm only
-warns), so two files cannot silently shadow each other.
+``list_models(task=...)`` filters by task. The table is a generic :class:`~dermkit.registry.Registry`
+(:data:`MODELS`): registering a name twice is an error (timm only warns), so two files cannot
+silently shadow each other, and an unknown name gets a did-you-mean.
 
 Every created model records how it was made in ``model.model_name`` and
 ``model.model_kwargs`` so that a checkpoint can store them beside the weights and
@@ -21,7 +22,6 @@ Every created model records how it was made in ``model.model_name`` and
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -30,11 +30,15 @@ from typing import Any, Literal, TypeVar, get_args
 from torch import nn
 
 from dermkit.errors import ConfigError
+from dermkit.registry import Registry
 
 Task = Literal["segmentation", "classification"]
 TASKS: tuple[str, ...] = get_args(Task)
 
 EntryFn = TypeVar("EntryFn", bound=Callable[..., nn.Module])
+
+#: name -> entry function; info: ``task``, ``default_cfg`` (read-only), ``summary``
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,6 @@ class ModelInfo:
     default_cfg: Mapping[str, Any]
     module: str
     summary: str
-
-
-_REGISTRY: dict[str, ModelInfo] = {}
 
 
 def register_model(
@@ -87,40 +88,17 @@ def register_model(
         raise ValueError(f"task must be one of {TASKS}; got {task!r}")
 
     def decorator(fn: EntryFn) -> EntryFn:
-        model_name = name or fn.__name__
-        if model_name in _REGISTRY:
-            existing = _REGISTRY[model_name]
-            raise ValueError(
-                f"model {model_name!r} is already registered by {existing.module}; "
-                f"got a second registration from {fn.__module__}. Pick a unique name."
-            )
         doc = (fn.__doc__ or "").strip()
-        _REGISTRY[model_name] = ModelInfo(
-            name=model_name,
+        MODELS.add(
+            name or fn.__name__,
+            fn,
             task=task,
-            entry=fn,
             default_cfg=MappingProxyType(dict(default_cfg or {})),
-            module=fn.__module__,
             summary=doc.splitlines()[0] if doc else "",
         )
         return fn
 
     return decorator
-
-
-def _unregister_model(name: str) -> None:
-    """Remove a registration (for tests that register throw-away models)."""
-    _REGISTRY.pop(name, None)
-
-
-def _lookup(name: str) -> ModelInfo:
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise ConfigError(
-            f"unknown model {name!r}.{hint} Available models: {', '.join(sorted(_REGISTRY))}."
-        )
-    return _REGISTRY[name]
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
@@ -138,9 +116,9 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         ConfigError: Unknown model name (with close matches suggested) or a keyword the
             model does not accept.
     """
-    info = _lookup(name)
+    entry = MODELS.get(name)
     try:
-        model = info.entry(**kwargs)
+        model = entry(**kwargs)
     except TypeError as err:
         # Only a bad keyword is the user's mistake; any other TypeError is a bug to surface.
         if "unexpected keyword argument" not in str(err):
@@ -159,13 +137,21 @@ def list_models(task: Task | None = None) -> list[str]:
     """
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be None or one of {TASKS}; got {task!r}")
-    return sorted(n for n, info in _REGISTRY.items() if task is None or info.task == task)
+    return sorted(MODELS.names() if task is None else MODELS.names(task=task))
 
 
 def model_info(name: str) -> ModelInfo:
     """The :class:`ModelInfo` of a registered model.
 
     Raises:
-        ConfigError: Unknown model name.
+        ConfigError: Unknown model name (with close matches suggested).
     """
-    return _lookup(name)
+    entry = MODELS.entry(name)
+    return ModelInfo(
+        name=entry.name,
+        task=entry.info["task"],
+        entry=entry.obj,
+        default_cfg=entry.info["default_cfg"],
+        module=entry.module,
+        summary=entry.info["summary"],
+    )
