@@ -35,21 +35,38 @@ def synth(
     console.print(f"wrote {n} synthetic images to {root}")
 
 
+def default_check_dir(data: Path) -> Path:
+    """``runs/data-check-<data folder name>`` in the current folder: never inside the data set.
+
+    Writing into the data folder broke read-only mounts and, on a folder-per-class data set,
+    made the report folder a new class at the next check.
+    """
+    return Path("runs") / f"data-check-{Path(data).expanduser().absolute().name}"
+
+
 @data_app.command("check")
 def check(
     path: Path = typer.Argument(..., help="Data set folder (HAM10000, PH2, ISIC or folder-per-class)."),
     layout: str = typer.Option("auto", help="Reader to use; 'auto' detects it."),
-    out: Path = typer.Option(None, help="Folder for data_check.json/.md and class_distribution.png."),
+    out: Path = typer.Option(
+        None, help="Folder for data_check.json/.md and class_distribution.png "
+                   "[default: runs/data-check-<data folder name> in the current folder]; never inside the data."),
     hashes: bool = typer.Option(True, help="Look for exact and near-duplicate images."),
 ) -> None:
-    """Report counts, sizes and every problem file; exit code 1 when errors are found."""
+    """Report counts, sizes and every problem file; exit code 1 when errors are found.
+
+    A file that cannot be decoded (truncated, too large, not an image, ...) is listed and the
+    check goes on with the rest; the data folder itself is only read.
+    """
     from dermkit.data.check import check_table
     from dermkit.data.readers import load_table
+    from dermkit.files import prepare_output_dir
 
     table = load_table(path, layout=layout)
+    target = out if out is not None else default_check_dir(path)
+    prepare_output_dir(target, inputs=[table.root], what="--out")  # refused before the slow part
     report = check_table(table, hashes=hashes, progress=True)
     console.print(Markdown(report.to_markdown()))
-    target = out or Path(path) / "dermkit_check"
     report.write(target)
     console.print(f"report written to {target}")
     if report.errors:
@@ -65,7 +82,8 @@ def split(
     test: float = typer.Option(0.15, help="Test fraction."),
     kfold: int = typer.Option(0, help="Make K lesion-grouped folds instead of train/val/test."),
     seed: int = typer.Option(0, help="Random seed."),
-    test_fold: int = typer.Option(0, help="Which of the seed's disjoint test sides to hold out (0 ... round(1/test)-1)."),
+    test_fold: int = typer.Option(
+        0, help="Which of the seed's disjoint test sides to hold out (0 ... round(1/test)-1)."),
     hashes: bool = typer.Option(True, help="Also verify that no near-duplicate image crosses sides."),
 ) -> None:
     """Lesion-grouped, stratified split; prints per-class counts and verifies nothing leaks."""

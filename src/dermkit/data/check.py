@@ -35,7 +35,6 @@ near_duplicate            warning   near-identical images (perceptual hash + col
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections import Counter
@@ -49,6 +48,7 @@ from PIL import Image
 from dermkit.data.hashing import NEAR_DUPLICATE_BITS, near_duplicate_pairs, perceptual_hash, thumbnail
 from dermkit.data.problems import SEVERITIES, Problem
 from dermkit.data.records import LesionTable
+from dermkit.files import write_json
 from dermkit.imageio import MASK_THRESHOLD, ImageError, binarise_mask, is_zero_one, read_image, read_mask_raw
 
 __all__ = ["CheckReport", "Problem", "check_table", "plot_class_distribution"]
@@ -176,7 +176,7 @@ class CheckReport:
         out.mkdir(parents=True, exist_ok=True)
         paths = {"json": out / "data_check.json", "markdown": out / "data_check.md",
                  "plot": out / "class_distribution.png"}
-        paths["json"].write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_json(paths["json"], self.to_dict())
         paths["markdown"].write_text(self.to_markdown(), encoding="utf-8")
         plot_class_distribution(self, paths["plot"])
         return paths
