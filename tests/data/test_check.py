@@ -235,3 +235,26 @@ def test_sixteen_bit_image_decodes_to_its_grey_levels(clean_table: LesionTable) 
     rec.loc[rec["image_id"] == "IMG4", "image_path"] = str(path)
     report = check_table(LesionTable(rec, clean_table.classes, clean_table.root, "test"))
     assert report.problems == [] and report.image_sizes == {"96x72": 6}
+
+
+@pytest.mark.parametrize("n_empty, refused", [(2, False), (3, True)])
+def test_segmentation_training_refuses_mostly_empty_masks(ham_root: Path, tmp_path: Path, n_empty: int,
+                                                          refused: bool) -> None:
+    # Old code trained on them (to Dice 0) with exit code 0 and only a warning in the log.
+    from dermkit.config import DataConfig
+    from dermkit.engine.data import load_checked_table
+    from dermkit.errors import DataError
+
+    masks = sorted((ham_root / "HAM10000_segmentations_lesion_tschandl").glob("*.png"))  # 4 masks
+    for mask in masks[:n_empty]:
+        Image.new("L", (96, 72), 0).save(mask)
+    cfg = DataConfig(path=str(ham_root), cache_dir=None)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    if refused:
+        with pytest.raises(DataError, match="3 of 4 masks are empty") as info:
+            load_checked_table(cfg, run_dir, need_masks=True, need_labels=False)
+        assert "ISIC_0000001" in str(info.value)
+    else:
+        load_checked_table(cfg, run_dir, need_masks=True, need_labels=False)  # half empty is not "most"
+    load_checked_table(cfg, run_dir, need_masks=False, need_labels=True)  # classification does not need masks

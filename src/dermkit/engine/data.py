@@ -68,6 +68,12 @@ def load_checked_table(cfg: DataConfig, run_dir: Path, need_masks: bool, need_la
             f"Full report: {run_dir / 'data_check.md'}. Fix the files, or rerun with "
             "data.on_bad_files=exclude to leave them out (they are then listed in excluded.csv)."
         )
+    if need_masks and report.n_masks and 2 * report.n_empty_masks > report.n_masks:
+        raise DataError(  # training on mostly empty masks learns "no lesion" and reports success
+            f"{root}: {report.n_empty_masks} of {report.n_masks} masks are empty (no lesion pixel; e.g. "
+            f"{', '.join(report.empty_mask_ids[:5])}); segmentation cannot be trained on that. Check that the "
+            "masks are lesion masks (0/255 or 0/1) of these images; `dermkit data check` lists every empty mask."
+        )
     records = table.records
     reasons = {p.image_id: p.message for p in report.errors}
     if need_masks:
