@@ -32,10 +32,13 @@ def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path: Path) -> None:
     assert rgb.min() == 0 and rgb.max() == 255 and 120 <= rgb[0, 32, 0] <= 135  # a ramp, not all white
 
 
-@pytest.mark.parametrize("values, mode", [
-    (np.array([[0, 32768, 65535]], dtype=np.int32), "I"),  # 32-bit integer TIFF holding 16-bit data
-    (np.array([[0.0, 0.5, 1.0]], dtype=np.float32), "F"),  # float TIFF in [0, 1]
-])
+@pytest.mark.parametrize(
+    "values, mode",
+    [
+        (np.array([[0, 32768, 65535]], dtype=np.int32), "I"),  # 32-bit integer TIFF holding 16-bit data
+        (np.array([[0.0, 0.5, 1.0]], dtype=np.float32), "F"),  # float TIFF in [0, 1]
+    ],
+)
 def test_wide_grey_modes_are_scaled_by_depth(tmp_path: Path, values: np.ndarray, mode: str) -> None:
     path = tmp_path / f"{mode}.tif"
     Image.fromarray(values).save(path)
@@ -76,10 +79,16 @@ def test_palette_with_transparency_is_composited_on_black(tmp_path: Path) -> Non
     assert read_image(path).tolist() == [[[0, 0, 0], [0, 255, 0]]]
 
 
-@pytest.mark.parametrize("mode, pixel, expected", [
-    ("LA", (200, 255), [200, 200, 200]), ("LA", (200, 0), [0, 0, 0]), ("LA", (200, 128), [100, 100, 100]),
-    ("RGBA", (250, 100, 50, 255), [250, 100, 50]), ("RGBA", (250, 100, 50, 0), [0, 0, 0]),
-])
+@pytest.mark.parametrize(
+    "mode, pixel, expected",
+    [
+        ("LA", (200, 255), [200, 200, 200]),
+        ("LA", (200, 0), [0, 0, 0]),
+        ("LA", (200, 128), [100, 100, 100]),
+        ("RGBA", (250, 100, 50, 255), [250, 100, 50]),
+        ("RGBA", (250, 100, 50, 0), [0, 0, 0]),
+    ],
+)
 def test_alpha_is_composited_on_black(tmp_path: Path, mode: str, pixel: tuple, expected: list[int]) -> None:
     path = tmp_path / f"{mode}.png"
     Image.new(mode, (3, 2), pixel).save(path)
@@ -136,12 +145,14 @@ def test_soft_mask_keeps_the_isic_threshold(tmp_path: Path) -> None:
 
 def _png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG whose header claims ``width`` x ``height`` RGB but holds one row of data."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4)) + chunk(b"IEND", b"")
+    )
     return path
 
 

@@ -73,8 +73,10 @@ def max_pixels() -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise ConfigError(f"{MAX_PIXELS_ENV}={text!r} is not a positive whole number of pixels; "
-                          f"unset it (default {MAX_PIXELS:,}) or set e.g. {MAX_PIXELS_ENV}=200000000")
+        raise ConfigError(
+            f"{MAX_PIXELS_ENV}={text!r} is not a positive whole number of pixels; "
+            f"unset it (default {MAX_PIXELS:,}) or set e.g. {MAX_PIXELS_ENV}=200000000"
+        )
     return value
 
 
@@ -90,7 +92,8 @@ def _check_file(path: Path) -> None:
 
 def _too_large(path: Path, size: tuple[int, int], limit: int) -> ImageError:
     return ImageError(
-        "too_large", path,
+        "too_large",
+        path,
         f"image is {size[0]}x{size[1]} (WxH) = {size[0] * size[1]:,} pixels, above the limit of {limit:,} "
         f"(possibly a decompression bomb); downscale the file, exclude it, or raise the limit with "
         f"{MAX_PIXELS_ENV}=<pixels> if the image is genuine",
@@ -125,11 +128,16 @@ def _open_header(path: Path) -> Image.Image:
             finally:
                 Image.MAX_IMAGE_PIXELS = limit
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError("too_large", path, f"image is above the pixel limit ({exc}); downscale or exclude it, "
-                         f"or raise the limit with {MAX_PIXELS_ENV}=<pixels> if it is genuine") from None
+        raise ImageError(
+            "too_large",
+            path,
+            f"image is above the pixel limit ({exc}); downscale or exclude it, "
+            f"or raise the limit with {MAX_PIXELS_ENV}=<pixels> if it is genuine",
+        ) from None
     except UnidentifiedImageError:
         raise ImageError(
-            "not_an_image", path,
+            "not_an_image",
+            path,
             "not a readable image (wrong format or not an image at all); replace the file or exclude it",
         ) from None
     except Exception as exc:  # noqa: BLE001 - malformed headers raise OSError, ValueError, struct.error, ...
@@ -156,8 +164,12 @@ def _decode(path: str | Path, convert: Callable[[Image.Image], np.ndarray], what
         try:
             return convert(oriented)
         except (ValueError, OSError) as exc:  # a mode PIL cannot convert (e.g. LAB without a profile)
-            raise ImageError("unreadable_image", path, f"cannot convert its {oriented.mode} pixels to {what} "
-                             f"({exc}); re-save it as an 8-bit {what} image or exclude it") from None
+            raise ImageError(
+                "unreadable_image",
+                path,
+                f"cannot convert its {oriented.mode} pixels to {what} "
+                f"({exc}); re-save it as an 8-bit {what} image or exclude it",
+            ) from None
 
 
 def _orient(img: Image.Image) -> Image.Image:
@@ -268,7 +280,8 @@ def read_mask(path: str | Path, expected_hw: tuple[int, int] | None = None) -> n
     mask = binarise_mask(read_mask_raw(path))
     if expected_hw is not None and mask.shape != tuple(expected_hw):
         raise ImageError(
-            "mask_size_mismatch", path,
+            "mask_size_mismatch",
+            path,
             f"mask is {mask.shape[1]}x{mask.shape[0]} (WxH) but its image is "
             f"{expected_hw[1]}x{expected_hw[0]}; fix or regenerate the mask, or exclude the image",
         )

@@ -113,9 +113,21 @@ def ph2_xlsx_root(tmp_path: Path) -> Path:
     ws["C12"] = "Clinical Diagnosis"
     ws.merge_cells("C12:E12")
     ws["L12"] = "Colors"
-    header = ["Image Name", "Histological Diagnosis", "Common Nevus", "Atypical Nevus", "Melanoma",
-              "Asymmetry\n(0/1/2)", "Pigment Network\n(AT/T)", "Dots/Globules\n(A/AT/T)", "Streaks\n(A/P)",
-              "Regression Areas\n(A/P)", "Blue-Whitish Veil\n(A/P)", "White", "Red"]
+    header = [
+        "Image Name",
+        "Histological Diagnosis",
+        "Common Nevus",
+        "Atypical Nevus",
+        "Melanoma",
+        "Asymmetry\n(0/1/2)",
+        "Pigment Network\n(AT/T)",
+        "Dots/Globules\n(A/AT/T)",
+        "Streaks\n(A/P)",
+        "Regression Areas\n(A/P)",
+        "Blue-Whitish Veil\n(A/P)",
+        "White",
+        "Red",
+    ]
     for col, text in enumerate(header, start=1):
         ws.cell(row=13, column=col, value=text)
     for r, (name, label) in enumerate(PH2_CASES, start=14):
@@ -156,9 +168,13 @@ def isic_task1_root(tmp_path: Path) -> Path:
     return root
 
 
-TASK3 = [("ISIC_0024306", "NV", "HAM_0000550"), ("ISIC_0024307", "NV", "HAM_0000550"),
-         ("ISIC_0024308", "MEL", "HAM_0002730"), ("ISIC_0024309", "BCC", "HAM_0001234"),
-         ("ISIC_0024310", "AKIEC", "HAM_0004321")]
+TASK3 = [
+    ("ISIC_0024306", "NV", "HAM_0000550"),
+    ("ISIC_0024307", "NV", "HAM_0000550"),
+    ("ISIC_0024308", "MEL", "HAM_0002730"),
+    ("ISIC_0024309", "BCC", "HAM_0001234"),
+    ("ISIC_0024310", "AKIEC", "HAM_0004321"),
+]
 
 
 @pytest.fixture
@@ -189,9 +205,16 @@ def _isic2017(root: Path, with_sk: bool) -> Path:
     else:
         gt = ["image_id,melanoma"] + [f"{i},{m:.1f}" for i, m, _ in cases]
     save_text(root / "ISIC-2017_Training_Part3_GroundTruth.csv", gt)
-    save_text(root / "ISIC-2017_Training_Data_metadata.csv",
-              ["image_id,age_approximate,sex", "ISIC_0000000,55,female", "ISIC_0000001,unknown,unknown",
-               "ISIC_0000002,30,male", "ISIC_0000003,40,female"])
+    save_text(
+        root / "ISIC-2017_Training_Data_metadata.csv",
+        [
+            "image_id,age_approximate,sex",
+            "ISIC_0000000,55,female",
+            "ISIC_0000001,unknown,unknown",
+            "ISIC_0000002,30,male",
+            "ISIC_0000003,40,female",
+        ],
+    )
     for k, (img, _, _) in enumerate(cases):
         save(fake_image(400 + k), root / "ISIC-2017_Training_Data" / f"{img}.jpg")
     return root
@@ -215,8 +238,9 @@ def isic2017_sk_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def folder_root(tmp_path: Path) -> Path:
     root = tmp_path / "folders"
-    for k, (cls, name) in enumerate([("nevus", "a.jpg"), ("nevus", "b.png"), ("melanoma", "c.jpg"),
-                                     ("keratosis", "d.bmp")]):
+    for k, (cls, name) in enumerate(
+        [("nevus", "a.jpg"), ("nevus", "b.png"), ("melanoma", "c.jpg"), ("keratosis", "d.bmp")]
+    ):
         save(fake_image(500 + k), root / cls / name)
     (root / "notes.txt").write_text("not a class")
     return root
@@ -235,9 +259,17 @@ def clean_table(tmp_path: Path) -> LesionTable:
     labels = ["nv", "nv", "mel", "bkl", "bcc", "df"]
     lesions = ["L0", "L0", "L1", "L2", "L3", "L4"]
     rows = []
-    for k, (label, lesion) in enumerate(zip(labels, lesions)):
+    for k, (label, lesion) in enumerate(zip(labels, lesions, strict=True)):
         image = save(fake_image(600 + k), root / "images" / f"IMG{k}.jpg")
         mask = save(fake_mask(), root / "masks" / f"IMG{k}_segmentation.png")
-        rows.append({"image_id": f"IMG{k}", "image_path": str(image), "mask_path": str(mask),
-                     "label": label, "lesion_id": lesion, "source": "test"})
+        rows.append(
+            {
+                "image_id": f"IMG{k}",
+                "image_path": str(image),
+                "mask_path": str(mask),
+                "label": label,
+                "lesion_id": lesion,
+                "source": "test",
+            }
+        )
     return LesionTable(make_records(rows), HAM10000_CLASSES, root, "test", [])

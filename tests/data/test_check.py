@@ -238,8 +238,9 @@ def test_sixteen_bit_image_decodes_to_its_grey_levels(clean_table: LesionTable) 
 
 
 @pytest.mark.parametrize("n_empty, refused", [(2, False), (3, True)])
-def test_segmentation_training_refuses_mostly_empty_masks(ham_root: Path, tmp_path: Path, n_empty: int,
-                                                          refused: bool) -> None:
+def test_segmentation_training_refuses_mostly_empty_masks(
+    ham_root: Path, tmp_path: Path, n_empty: int, refused: bool
+) -> None:
     # Old code trained on them (to Dice 0) with exit code 0 and only a warning in the log.
     from dermkit.config import DataConfig
     from dermkit.engine.data import load_checked_table

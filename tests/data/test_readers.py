@@ -150,7 +150,10 @@ def test_ph2(fixture: str, request: pytest.FixtureRequest) -> None:
     _assert_absolute_existing(table)
     assert table.layout == "ph2" and table.classes == ("common_nevus", "atypical_nevus", "melanoma")
     assert dict(zip(table.records["image_id"], table.records["label"], strict=True)) == {
-        "IMD003": "common_nevus", "IMD030": "atypical_nevus", "IMD058": "melanoma"}
+        "IMD003": "common_nevus",
+        "IMD030": "atypical_nevus",
+        "IMD058": "melanoma",
+    }
     assert (table.records["lesion_id"] == table.records["image_id"]).all()
     assert table.records["mask_path"].notna().all() and table.problems == []
     report = check_table(table)
@@ -209,8 +212,13 @@ def test_isic2018_task3(isic_task3_root: Path) -> None:
     _assert_absolute_existing(table)
     rec = table.records.set_index("image_id")
     assert table.layout == "isic2018_task3" and table.classes == HAM10000_CLASSES
-    assert rec["label"].to_dict() == {"ISIC_0024306": "nv", "ISIC_0024307": "nv", "ISIC_0024308": "mel",
-                                      "ISIC_0024309": "bcc", "ISIC_0024310": "akiec"}
+    assert rec["label"].to_dict() == {
+        "ISIC_0024306": "nv",
+        "ISIC_0024307": "nv",
+        "ISIC_0024308": "mel",
+        "ISIC_0024309": "bcc",
+        "ISIC_0024310": "akiec",
+    }
     assert rec.loc["ISIC_0024306", "lesion_id"] == rec.loc["ISIC_0024307", "lesion_id"] == "HAM_0000550"
     assert table.problems == []
 
@@ -256,7 +264,11 @@ def test_folder_per_class(folder_root: Path) -> None:
     _assert_absolute_existing(table)
     assert table.layout == "folder" and table.classes == ("keratosis", "melanoma", "nevus")
     assert dict(zip(table.records["image_id"], table.records["label"], strict=True)) == {
-        "d": "keratosis", "c": "melanoma", "a": "nevus", "b": "nevus"}
+        "d": "keratosis",
+        "c": "melanoma",
+        "a": "nevus",
+        "b": "nevus",
+    }
 
 
 def test_folder_same_file_in_two_classes_is_caught_by_check(folder_root: Path) -> None:
@@ -269,11 +281,19 @@ def test_folder_same_file_in_two_classes_is_caught_by_check(folder_root: Path) -
 # ---------------------------------------------------------------------------- detection and errors
 
 
-@pytest.mark.parametrize("fixture, layout", [
-    ("ham_root", "ham10000"), ("ph2_xlsx_root", "ph2"), ("ph2_txt_root", "ph2"),
-    ("isic_task1_root", "isic2018_task1"), ("isic_task3_root", "isic2018_task3"),
-    ("isic2017_root", "isic2017"), ("isic2017_sk_root", "isic2017"), ("folder_root", "folder"),
-])
+@pytest.mark.parametrize(
+    "fixture, layout",
+    [
+        ("ham_root", "ham10000"),
+        ("ph2_xlsx_root", "ph2"),
+        ("ph2_txt_root", "ph2"),
+        ("isic_task1_root", "isic2018_task1"),
+        ("isic_task3_root", "isic2018_task3"),
+        ("isic2017_root", "isic2017"),
+        ("isic2017_sk_root", "isic2017"),
+        ("folder_root", "folder"),
+    ],
+)
 def test_detect_layout(fixture: str, layout: str, request: pytest.FixtureRequest) -> None:
     root = request.getfixturevalue(fixture)
     assert detect_layout(root) == layout

@@ -43,7 +43,8 @@ def test_ham10000_check(ham_report: tuple[CheckReport, float]) -> None:
     assert report.layout == "ham10000"
     assert report.n_images == 8522 and report.n_lesions == 6357 and report.n_masks == 8522
     assert report.class_counts == {dx: int(n) for dx, n in meta["dx"].value_counts().items()} | {
-        c: 0 for c in report.classes if c not in set(meta["dx"])}
+        c: 0 for c in report.classes if c not in set(meta["dx"])
+    }
     assert report.lesion_counts == {dx: int(n) for dx, n in meta.groupby("dx")["lesion_id"].nunique().items()}
     assert report.image_sizes == {"200x150": 8522}
     assert report.errors == [], report.to_markdown()
@@ -61,7 +62,7 @@ def test_ph2() -> None:
     table = load_table(_root("PH2Dataset"))
     assert table.layout == "ph2" and len(table) == 20 and table.problems == []
     assert table.records["label"].notna().all() and table.records["mask_path"].notna().all()
-    for image_path, mask_path in zip(table.records["image_path"], table.records["mask_path"]):
+    for image_path, mask_path in zip(table.records["image_path"], table.records["mask_path"], strict=True):
         width, height = image_size(image_path)
         mask = read_mask(mask_path, expected_hw=(height, width))  # decodes and matches the image size
         assert 0 < mask.mean() < 1
@@ -69,8 +70,10 @@ def test_ph2() -> None:
     # the xlsx and the simplified txt agree
     txt = pd.read_csv(SHARED / "PH2Dataset" / "PH2_dataset.txt", sep="\t", dtype=str).dropna()
     txt = txt[txt["Name"].str.match(r"^IMD\d+$")]
-    codes = dict(zip(txt["Name"], txt["Clinical Diagnosis"].astype(int)))
-    assert {i: table.classes.index(lab) for i, lab in zip(table.records["image_id"], table.records["label"])} == codes
+    codes = dict(zip(txt["Name"], txt["Clinical Diagnosis"].astype(int), strict=True))
+    assert {
+        i: table.classes.index(lab) for i, lab in zip(table.records["image_id"], table.records["label"], strict=True)
+    } == codes
     report = check_table(table)
     assert report.errors == [], report.to_markdown()
 
@@ -93,7 +96,11 @@ def test_ham10000_split_has_no_lesion_on_two_sides() -> None:
     table = load_table(_root("HAM10000"))
     split = split_table(table, val=0.15, test=0.15, seed=0)
     sides = {s: set(split.loc[split["split"] == s, "lesion_id"]) for s in ("train", "val", "test")}
-    assert not (sides["train"] & sides["val"]) and not (sides["train"] & sides["test"]) and not (sides["val"] & sides["test"])
+    assert (
+        not (sides["train"] & sides["val"])
+        and not (sides["train"] & sides["test"])
+        and not (sides["val"] & sides["test"])
+    )
     assert sum(len(v) for v in sides.values()) == table.records["lesion_id"].nunique()
     report = verify_split(table, split, hashes=True, progress=False)
     assert report.ok, (report.shared_lesions[:5], report.cross_side_duplicates[:5])

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 
 from dermkit.data.sampling import (
-    S2_OVERSAMPLING, balancing_factors, class_weights, oversample_indices, sampler_weights,
+    S2_OVERSAMPLING,
+    balancing_factors,
+    class_weights,
+    oversample_indices,
+    sampler_weights,
 )
 from dermkit.errors import ConfigError
 

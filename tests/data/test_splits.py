@@ -8,8 +8,15 @@ import pytest
 
 from dermkit.data.records import HAM10000_CLASSES, LesionTable, make_records
 from dermkit.data.splits import (
+    find_leaks,
+    fold_as_split,
+    kfold_table,
+    load_split,
     n_test_folds,
-    find_leaks, fold_as_split, kfold_table, load_split, save_split, side_indices, split_summary, split_table,
+    save_split,
+    side_indices,
+    split_summary,
+    split_table,
 )
 from dermkit.errors import DataError
 
@@ -22,8 +29,14 @@ def make_table(n_lesions: int = 300, seed: int = 0) -> LesionTable:
     for les in range(n_lesions):
         label = HAM10000_CLASSES[rng.choice(7, p=probs / probs.sum())]
         for k in range(rng.integers(1, 4)):
-            rows.append({"image_id": f"img{les}_{k}", "image_path": f"/x/img{les}_{k}.jpg",
-                         "lesion_id": f"les{les}", "label": label})
+            rows.append(
+                {
+                    "image_id": f"img{les}_{k}",
+                    "image_path": f"/x/img{les}_{k}.jpg",
+                    "lesion_id": f"les{les}",
+                    "label": label,
+                }
+            )
     return LesionTable(make_records(rows), HAM10000_CLASSES, root=__import__("pathlib").Path("/x"), layout="test")
 
 
@@ -84,8 +97,14 @@ def test_kfold_partitions_lesions():
 
 
 def test_find_leaks_detects_shared_lesion_and_near_duplicates():
-    split = pd.DataFrame({"image_id": ["a", "b", "c"], "lesion_id": ["L1", "L1", "L2"],
-                          "label": ["nv"] * 3, "split": ["train", "test", "test"]})
+    split = pd.DataFrame(
+        {
+            "image_id": ["a", "b", "c"],
+            "lesion_id": ["L1", "L1", "L2"],
+            "label": ["nv"] * 3,
+            "split": ["train", "test", "test"],
+        }
+    )
     report = find_leaks(split, near_pairs=[("a", "c", 2), ("b", "c", 1)])
     assert report.shared_lesions == ["L1"]
     assert report.cross_side_duplicates == [("a", "c", 2)]

@@ -29,8 +29,15 @@ def synth(
     from dermkit.data.synthetic import write_synthetic_dataset
 
     root = write_synthetic_dataset(
-        out, n=n, seed=seed, size=parse_size(size), balance=balance,
-        hair_prob=hair_prob, frame_prob=frame_prob, lookalike=lookalike, progress=True,
+        out,
+        n=n,
+        seed=seed,
+        size=parse_size(size),
+        balance=balance,
+        hair_prob=hair_prob,
+        frame_prob=frame_prob,
+        lookalike=lookalike,
+        progress=True,
     )
     console.print(f"wrote {n} synthetic images to {root}")
 
@@ -49,8 +56,10 @@ def check(
     path: Path = typer.Argument(..., help="Data set folder (HAM10000, PH2, ISIC or folder-per-class)."),
     layout: str = typer.Option("auto", help="Reader to use; 'auto' detects it."),
     out: Path = typer.Option(
-        None, help="Folder for data_check.json/.md and class_distribution.png "
-                   "[default: runs/data-check-<data folder name> in the current folder]; never inside the data."),
+        None,
+        help="Folder for data_check.json/.md and class_distribution.png "
+        "[default: runs/data-check-<data folder name> in the current folder]; never inside the data.",
+    ),
     hashes: bool = typer.Option(True, help="Look for exact and near-duplicate images."),
 ) -> None:
     """Report counts, sizes and every problem file; exit code 1 when errors are found.
@@ -83,7 +92,8 @@ def split(
     kfold: int = typer.Option(0, help="Make K lesion-grouped folds instead of train/val/test."),
     seed: int = typer.Option(0, help="Random seed."),
     test_fold: int = typer.Option(
-        0, help="Which of the seed's disjoint test sides to hold out (0 ... round(1/test)-1)."),
+        0, help="Which of the seed's disjoint test sides to hold out (0 ... round(1/test)-1)."
+    ),
     hashes: bool = typer.Option(True, help="Also verify that no near-duplicate image crosses sides."),
 ) -> None:
     """Lesion-grouped, stratified split; prints per-class counts and verifies nothing leaks."""
@@ -91,11 +101,16 @@ def split(
     from dermkit.data.splits import kfold_table, save_split, split_summary, split_table, verify_split
 
     if kfold and test_fold:
-        raise typer.BadParameter("--test-fold picks a test side of a train/val/test split; --kfold makes folds "
-                                 "instead: use one of them", param_hint="--test-fold")
+        raise typer.BadParameter(
+            "--test-fold picks a test side of a train/val/test split; --kfold makes folds instead: use one of them",
+            param_hint="--test-fold",
+        )
     table = load_table(path, layout=layout)
-    frame = kfold_table(table, k=kfold, seed=seed) if kfold else split_table(table, val=val, test=test, seed=seed,
-                                                                                     test_fold=test_fold)
+    frame = (
+        kfold_table(table, k=kfold, seed=seed)
+        if kfold
+        else split_table(table, val=val, test=test, seed=seed, test_fold=test_fold)
+    )
     console.print(frame_table(split_summary(frame, table.classes), title=f"split of {len(table)} images"))
     leaks = verify_split(table, frame, hashes=hashes)
     if not leaks.ok:

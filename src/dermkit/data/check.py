@@ -127,14 +127,23 @@ class CheckReport:
     def to_dict(self) -> dict:
         """JSON-ready form (what ``data_check.json`` holds)."""
         return {
-            "root": self.root, "layout": self.layout, "seconds": round(self.seconds, 2),
-            "n_images": self.n_images, "n_lesions": self.n_lesions, "n_masks": self.n_masks,
-            "n_empty_masks": self.n_empty_masks, "n_zero_one_masks": self.n_zero_one_masks,
+            "root": self.root,
+            "layout": self.layout,
+            "seconds": round(self.seconds, 2),
+            "n_images": self.n_images,
+            "n_lesions": self.n_lesions,
+            "n_masks": self.n_masks,
+            "n_empty_masks": self.n_empty_masks,
+            "n_zero_one_masks": self.n_zero_one_masks,
             "empty_mask_ids": self.empty_mask_ids,
-            "classes": list(self.classes), "class_counts": self.class_counts,
-            "lesion_counts": self.lesion_counts, "image_sizes": self.image_sizes,
-            "n_errors": len(self.errors), "n_warnings": len(self.warnings),
-            "counts_by_kind": self.counts_by_kind(), "bad_image_ids": self.bad_image_ids(),
+            "classes": list(self.classes),
+            "class_counts": self.class_counts,
+            "lesion_counts": self.lesion_counts,
+            "image_sizes": self.image_sizes,
+            "n_errors": len(self.errors),
+            "n_warnings": len(self.warnings),
+            "counts_by_kind": self.counts_by_kind(),
+            "bad_image_ids": self.bad_image_ids(),
             "problems": [asdict(p) for p in self.problems],
         }
 
@@ -174,8 +183,11 @@ class CheckReport:
         """Write ``data_check.json``, ``data_check.md`` and ``class_distribution.png`` into ``directory``."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out / "data_check.json", "markdown": out / "data_check.md",
-                 "plot": out / "class_distribution.png"}
+        paths = {
+            "json": out / "data_check.json",
+            "markdown": out / "data_check.md",
+            "plot": out / "class_distribution.png",
+        }
         write_json(paths["json"], self.to_dict())
         paths["markdown"].write_text(self.to_markdown(), encoding="utf-8")
         plot_class_distribution(self, paths["plot"])
@@ -213,12 +225,17 @@ def _inspect(image_id: str, image_path: str, mask_path: str | None, hashes: bool
         res.problems.append(_image_problem(err, image_id, "mask"))
         return res
     if res.size is not None and grey.shape != (res.size[1], res.size[0]):
-        res.problems.append(Problem(
-            "mask_size_mismatch", "error", image_id, mask_path,
-            f"mask {mask_path} is {grey.shape[1]}x{grey.shape[0]} (WxH) but its image {image_path} is "
-            f"{res.size[0]}x{res.size[1]}; fix or regenerate the mask (it may belong to another image), "
-            "or exclude the image",
-        ))
+        res.problems.append(
+            Problem(
+                "mask_size_mismatch",
+                "error",
+                image_id,
+                mask_path,
+                f"mask {mask_path} is {grey.shape[1]}x{grey.shape[0]} (WxH) but its image {image_path} is "
+                f"{res.size[0]}x{res.size[1]}; fix or regenerate the mask (it may belong to another image), "
+                "or exclude the image",
+            )
+        )
     res.mask_zero_one = is_zero_one(grey)
     lesion = int(np.count_nonzero(binarise_mask(grey)))
     res.mask_empty = lesion == 0
@@ -227,19 +244,32 @@ def _inspect(image_id: str, image_path: str, mask_path: str | None, hashes: bool
     if n_odd:
         levels = np.unique(grey[odd])
         shown = ", ".join(str(v) for v in levels[:6]) + (", ..." if len(levels) > 6 else "")
-        hint = (" Every pixel is <= 128, so the binarised mask is EMPTY: rescale it to 0/255."
-                if lesion == 0 else " Re-save it as 0/255 if the soft edges are not intended.")
-        res.problems.append(Problem(
-            "non_binary_mask", "warning", image_id, mask_path,
-            f"mask {mask_path} has {n_odd} pixels ({n_odd / grey.size:.1%}) with grey levels other than "
-            f"0/255 ({shown}); they are binarised at > {MASK_THRESHOLD} like the ISIC scorer.{hint}",
-        ))
+        hint = (
+            " Every pixel is <= 128, so the binarised mask is EMPTY: rescale it to 0/255."
+            if lesion == 0
+            else " Re-save it as 0/255 if the soft edges are not intended."
+        )
+        res.problems.append(
+            Problem(
+                "non_binary_mask",
+                "warning",
+                image_id,
+                mask_path,
+                f"mask {mask_path} has {n_odd} pixels ({n_odd / grey.size:.1%}) with grey levels other than "
+                f"0/255 ({shown}); they are binarised at > {MASK_THRESHOLD} like the ISIC scorer.{hint}",
+            )
+        )
     if res.mask_empty:
-        res.problems.append(Problem(
-            "empty_mask", "warning", image_id, mask_path,
-            f"mask {mask_path} has no lesion pixel; check it belongs to {image_id} or exclude the image "
-            "from segmentation training",
-        ))
+        res.problems.append(
+            Problem(
+                "empty_mask",
+                "warning",
+                image_id,
+                mask_path,
+                f"mask {mask_path} has no lesion pixel; check it belongs to {image_id} or exclude the image "
+                "from segmentation training",
+            )
+        )
     return res
 
 
@@ -249,12 +279,17 @@ def _zero_one_summary(root: str, jobs: list[tuple], results: list[_FileResult]) 
     if not paths:
         return []
     shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    return [Problem(
-        "zero_one_masks", "warning", "", root,
-        f"{len(paths)} masks use values {{0,1}} instead of {{0,255}} ({shown}); they are read as binary "
-        f"(1 = lesion). Tools that threshold at > {MASK_THRESHOLD} (the ISIC scorer) see them as empty: "
-        "re-save them as 0/255 before using them elsewhere",
-    )]
+    return [
+        Problem(
+            "zero_one_masks",
+            "warning",
+            "",
+            root,
+            f"{len(paths)} masks use values {{0,1}} instead of {{0,255}} ({shown}); they are read as binary "
+            f"(1 = lesion). Tools that threshold at > {MASK_THRESHOLD} (the ISIC scorer) see them as empty: "
+            "re-save them as 0/255 before using them elsewhere",
+        )
+    ]
 
 
 # ------------------------------------------------------------------------------------ the check
@@ -283,14 +318,20 @@ def check_table(
 
     # One decode per distinct (image, mask) file pair, even when image ids repeat.
     first_row = rec.drop_duplicates(["image_path", "mask_path"])
-    jobs = list(zip(first_row["image_id"], first_row["image_path"], first_row["mask_path"],
-                    first_row["lesion_id"], strict=True))
+    jobs = list(
+        zip(first_row["image_id"], first_row["image_path"], first_row["mask_path"], first_row["lesion_id"], strict=True)
+    )
     workers = workers or min(4, max(2, os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(tqdm(
-            pool.map(lambda j: _inspect(j[0], j[1], j[2], hashes), jobs),
-            total=len(jobs), desc="checking images", disable=not progress, leave=False,
-        ))
+        results = list(
+            tqdm(
+                pool.map(lambda j: _inspect(j[0], j[1], j[2], hashes), jobs),
+                total=len(jobs),
+                desc="checking images",
+                disable=not progress,
+                leave=False,
+            )
+        )
     for res in results:
         problems.extend(res.problems)
     sizes = Counter(f"{r.size[0]}x{r.size[1]}" for r in results if r.size is not None)
@@ -302,10 +343,17 @@ def check_table(
         problems += _duplicates_across_lesions(jobs, results)
 
     return CheckReport(
-        root=str(table.root), layout=table.layout, n_images=len(rec),
-        n_lesions=int(rec["lesion_id"].nunique()), n_masks=int(rec["mask_path"].notna().sum()),
-        classes=tuple(table.classes), class_counts=table.class_counts(), lesion_counts=table.lesion_counts(),
-        image_sizes=dict(sizes.most_common()), problems=problems, seconds=time.perf_counter() - start,
+        root=str(table.root),
+        layout=table.layout,
+        n_images=len(rec),
+        n_lesions=int(rec["lesion_id"].nunique()),
+        n_masks=int(rec["mask_path"].notna().sum()),
+        classes=tuple(table.classes),
+        class_counts=table.class_counts(),
+        lesion_counts=table.lesion_counts(),
+        image_sizes=dict(sizes.most_common()),
+        problems=problems,
+        seconds=time.perf_counter() - start,
         empty_mask_ids=sorted({j[0] for j, r in zip(jobs, results, strict=True) if r.mask_empty}),
         n_zero_one_masks=sum(r.mask_zero_one for r in results),
     )
@@ -316,11 +364,16 @@ def _duplicate_ids(rec) -> list[Problem]:
     out = []
     for image_id, group in dup.groupby("image_id", sort=True):
         paths = sorted(set(group["image_path"]))
-        out.append(Problem(
-            "duplicate_image_id", "error", str(image_id), paths[0],
-            f"image_id {image_id} appears in {len(group)} rows ({', '.join(paths)}); ids must be unique. "
-            "Remove the duplicate rows or files",
-        ))
+        out.append(
+            Problem(
+                "duplicate_image_id",
+                "error",
+                str(image_id),
+                paths[0],
+                f"image_id {image_id} appears in {len(group)} rows ({', '.join(paths)}); ids must be unique. "
+                "Remove the duplicate rows or files",
+            )
+        )
     return out
 
 
@@ -332,11 +385,16 @@ def _label_conflicts(rec) -> list[Problem]:
         group = labelled[labelled["lesion_id"] == lesion_id]
         summary = "; ".join(f"{lab}: {', '.join(g['image_id'])}" for lab, g in group.groupby("label"))
         for image_id, path in zip(group["image_id"], group["image_path"], strict=True):
-            out.append(Problem(
-                "lesion_label_conflict", "error", str(image_id), str(path),
-                f"{path}: lesion {lesion_id} has images under different labels ({summary}); one lesion has "
-                "one diagnosis. Correct the labels or the lesion ids",
-            ))
+            out.append(
+                Problem(
+                    "lesion_label_conflict",
+                    "error",
+                    str(image_id),
+                    str(path),
+                    f"{path}: lesion {lesion_id} has images under different labels ({summary}); one lesion has "
+                    "one diagnosis. Correct the labels or the lesion ids",
+                )
+            )
     return out
 
 
@@ -350,7 +408,7 @@ def _duplicates_across_lesions(jobs: list[tuple], results: list[_FileResult]) ->
             by_digest.setdefault(r.sha1, []).append(i)
     for idx in by_digest.values():
         for a, i in enumerate(idx):
-            for j in idx[a + 1:]:
+            for j in idx[a + 1 :]:
                 if jobs[i][1] == jobs[j][1]:
                     continue  # one file under two rows: reported as duplicate_image_id
                 exact_pairs.add((i, j))
@@ -365,15 +423,23 @@ def _duplicates_across_lesions(jobs: list[tuple], results: list[_FileResult]) ->
         if (i, j) in exact_pairs or jobs[i][3] == jobs[j][3] or jobs[i][1] == jobs[j][1]:
             continue
         mad = float(np.abs(results[i].thumb - results[j].thumb).mean())
-        out.append(_dup_problem(
-            "near_duplicate", jobs[i], jobs[j],
-            f"look the same (perceptual hashes differ in {dist} of 64 bits, thumbnails by {mad:.1f} grey levels)"))
+        out.append(
+            _dup_problem(
+                "near_duplicate",
+                jobs[i],
+                jobs[j],
+                f"look the same (perceptual hashes differ in {dist} of 64 bits, thumbnails by {mad:.1f} grey levels)",
+            )
+        )
     return out
 
 
 def _dup_problem(kind: str, a: tuple, b: tuple, how: str) -> Problem:
     return Problem(
-        kind, "warning", str(b[0]), str(b[1]),
+        kind,
+        "warning",
+        str(b[0]),
+        str(b[1]),
         f"{b[1]} (lesion {b[3]}) and {a[1]} (lesion {a[3]}) {how} but have different lesion ids: a possible "
         "split leak. If they show one lesion, give them one lesion_id (or drop one image)",
     )

@@ -36,14 +36,35 @@ SEXES: tuple[str, ...] = ("male", "female", "unknown")
 
 #: Anatomical sites as HAM10000 spells them, plus "unknown" (S4 keeps it as a category).
 SITES: tuple[str, ...] = (
-    "abdomen", "acral", "back", "chest", "ear", "face", "foot", "genital", "hand",
-    "lower extremity", "neck", "scalp", "trunk", "upper extremity", "unknown",
+    "abdomen",
+    "acral",
+    "back",
+    "chest",
+    "ear",
+    "face",
+    "foot",
+    "genital",
+    "hand",
+    "lower extremity",
+    "neck",
+    "scalp",
+    "trunk",
+    "upper extremity",
+    "unknown",
 )
 
 #: Columns of ``LesionTable.records``. ``label`` is the class name (None when unlabelled),
 #: ``mask_path`` is None when the image has no mask, ``age`` is NaN when unknown.
 RECORD_COLUMNS: tuple[str, ...] = (
-    "image_id", "image_path", "mask_path", "label", "lesion_id", "age", "sex", "site", "source",
+    "image_id",
+    "image_path",
+    "mask_path",
+    "label",
+    "lesion_id",
+    "age",
+    "sex",
+    "site",
+    "source",
 )
 
 
@@ -137,15 +158,17 @@ class LesionTable:
         row = self.records.iloc[i]
         age = None if pd.isna(row["age"]) else float(row["age"])
         return Metadata(
-            image_id=str(row["image_id"]), lesion_id=str(row["lesion_id"]),
-            age=age, sex=str(row["sex"]), site=str(row["site"]),
+            image_id=str(row["image_id"]),
+            lesion_id=str(row["lesion_id"]),
+            age=age,
+            sex=str(row["sex"]),
+            site=str(row["site"]),
         )
 
 
 def make_records(rows: list[dict]) -> pd.DataFrame:
     """Build a records frame from dicts, filling absent columns with their "unknown" value."""
-    defaults = {"mask_path": None, "label": None, "age": np.nan, "sex": "unknown",
-                "site": "unknown", "source": ""}
+    defaults = {"mask_path": None, "label": None, "age": np.nan, "sex": "unknown", "site": "unknown", "source": ""}
     filled = [{**defaults, **r} for r in rows]
     for r in filled:
         r.setdefault("lesion_id", r["image_id"])
@@ -167,8 +190,15 @@ def normalise_sex(value: object) -> str:
 def normalise_site(value: object) -> str:
     """Map an anatomical site to one of :data:`SITES` ("unknown" for anything else)."""
     text = str(value).strip().lower() if value is not None and not pd.isna(value) else ""
-    aliases = {"lower_extremity": "lower extremity", "upper_extremity": "upper extremity",
-               "anterior torso": "trunk", "posterior torso": "back", "lateral torso": "trunk",
-               "head/neck": "neck", "palms/soles": "acral", "oral/genital": "genital"}
+    aliases = {
+        "lower_extremity": "lower extremity",
+        "upper_extremity": "upper extremity",
+        "anterior torso": "trunk",
+        "posterior torso": "back",
+        "lateral torso": "trunk",
+        "head/neck": "neck",
+        "palms/soles": "acral",
+        "oral/genital": "genital",
+    }
     text = aliases.get(text, text)
     return text if text in SITES else "unknown"

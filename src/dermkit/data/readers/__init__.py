@@ -29,7 +29,12 @@ from dermkit.data.readers._scan import check_root
 from dermkit.data.records import LesionTable
 
 __all__ = [
-    "DETECTION_ORDER", "READERS", "available_layouts", "detect_layout", "load_table", "register_reader",
+    "DETECTION_ORDER",
+    "READERS",
+    "available_layouts",
+    "detect_layout",
+    "load_table",
+    "register_reader",
 ]
 
 

@@ -26,7 +26,12 @@ READERS: Registry[ReaderFn] = Registry("data-set layout", error=DataError)
 #: ``_segmentation.png`` masks, so it must win over ISIC Task 1; folder-per-class is the fallback).
 #: Layouts registered by users and not named here are tried after these, in registration order.
 DETECTION_ORDER: tuple[str, ...] = (
-    "ham10000", "ph2", "isic2018_task3", "isic2017", "isic2018_task1", "folder",
+    "ham10000",
+    "ph2",
+    "isic2018_task3",
+    "isic2017",
+    "isic2018_task1",
+    "folder",
 )
 
 

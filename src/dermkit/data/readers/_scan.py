@@ -85,11 +85,16 @@ def pick_one(
     chosen = min(paths, key=rank)
     if problems is not None:
         others = ", ".join(str(p) for p in paths if p != chosen)
-        problems.append(Problem(
-            f"duplicate_{what}_file", "warning", key, str(chosen),
-            f"{len(paths)} {what} files for {key}: using {chosen}, ignoring {others}; "
-            "delete the extra copies if they are the same image, or rename them if they are not",
-        ))
+        problems.append(
+            Problem(
+                f"duplicate_{what}_file",
+                "warning",
+                key,
+                str(chosen),
+                f"{len(paths)} {what} files for {key}: using {chosen}, ignoring {others}; "
+                "delete the extra copies if they are the same image, or rename them if they are not",
+            )
+        )
     return chosen
 
 
@@ -107,8 +112,11 @@ def files_near_root(root: Path) -> list[Path]:
             out.append(Path(entry.path))
         elif entry.is_dir():
             try:
-                out.extend(Path(e.path) for e in sorted(os.scandir(entry.path), key=lambda e: e.name)
-                           if e.is_file() and not e.name.startswith("."))
+                out.extend(
+                    Path(e.path)
+                    for e in sorted(os.scandir(entry.path), key=lambda e: e.name)
+                    if e.is_file() and not e.name.startswith(".")
+                )
             except OSError:
                 continue
     return out
@@ -135,8 +143,7 @@ def csv_header(path: Path) -> list[str]:
 def find_csvs(root: Path, required: Iterable[str]) -> list[Path]:
     """CSV files in ``root`` or one level down whose header holds all ``required`` columns."""
     need = set(required)
-    return [p for p in files_near_root(root)
-            if p.suffix.lower() == ".csv" and need <= set(csv_header(p))]
+    return [p for p in files_near_root(root) if p.suffix.lower() == ".csv" and need <= set(csv_header(p))]
 
 
 def as_str(path: Path | None) -> str | None:

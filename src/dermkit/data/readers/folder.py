@@ -18,8 +18,7 @@ from dermkit.errors import DataError
 
 
 def _class_dirs(root: Path) -> list[Path]:
-    return sorted(Path(e.path) for e in os.scandir(root)
-                  if e.is_dir() and not e.name.startswith((".", "_")))
+    return sorted(Path(e.path) for e in os.scandir(root) if e.is_dir() and not e.name.startswith((".", "_")))
 
 
 def _has_images(folder: Path) -> bool:
@@ -35,7 +34,8 @@ def _detect(root: Path) -> bool:
 
 
 @register_reader(
-    "folder", detect=_detect,
+    "folder",
+    detect=_detect,
     expects="one sub-folder per class holding its images: <class_name>/*.jpg|png|bmp|tif",
 )
 def read_folder(root: str | Path) -> LesionTable:
@@ -48,18 +48,24 @@ def read_folder(root: str | Path) -> LesionTable:
         files = [p for p in walk_files(class_dir) if is_image_file(p)]
         masks = [p for p in files if p.name.lower().endswith(MASK_SUFFIX)]
         if masks:
-            problems.append(Problem(
-                "unexpected_masks", "warning", "", str(class_dir),
-                f"{len(masks)} *{MASK_SUFFIX} files in class folder {class_dir} were ignored "
-                "(folder-per-class data sets carry no masks); move them out of the class folder",
-            ))
+            problems.append(
+                Problem(
+                    "unexpected_masks",
+                    "warning",
+                    "",
+                    str(class_dir),
+                    f"{len(masks)} *{MASK_SUFFIX} files in class folder {class_dir} were ignored "
+                    "(folder-per-class data sets carry no masks); move them out of the class folder",
+                )
+            )
         skip = set(masks)
         images = [p for p in files if p not in skip]
         if not images:
             continue
         classes.append(class_dir.name)
-        rows.extend({"image_id": p.stem, "image_path": str(p), "label": class_dir.name,
-                     "source": "folder"} for p in images)
+        rows.extend(
+            {"image_id": p.stem, "image_path": str(p), "label": class_dir.name, "source": "folder"} for p in images
+        )
     if not classes:
         raise DataError(f"no class folders with images in {root}; expected {root}/<class_name>/*.jpg")
     return LesionTable(make_records(rows), tuple(classes), root, "folder", problems)

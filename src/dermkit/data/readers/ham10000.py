@@ -88,9 +88,12 @@ def _refuse_blank_ids(path: Path, meta: pd.DataFrame) -> None:
             shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
             raise DataError(
                 f"{path}: {len(lines)} rows have an empty {column} (lines {shown}); every row needs one. "
-                + ("Fill in the lesion each image shows (images of one lesion share an id; an image whose "
-                   "lesion is unknown gets an id of its own, e.g. its image_id)" if column == "lesion_id"
-                   else "Fill in the image file name without extension, or delete the rows")
+                + (
+                    "Fill in the lesion each image shows (images of one lesion share an id; an image whose "
+                    "lesion is unknown gets an id of its own, e.g. its image_id)"
+                    if column == "lesion_id"
+                    else "Fill in the image file name without extension, or delete the rows"
+                )
             )
 
 
@@ -102,14 +105,20 @@ def _unknown_dx(meta_path: Path, image_id: str, raw: object, dx: str) -> Problem
         close = difflib.get_close_matches(dx, HAM10000_CLASSES, n=1, cutoff=0.5)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         reason = f"has dx {raw!r}{hint}, not one of {', '.join(HAM10000_CLASSES)}"
-    return Problem("unknown_label", "error", image_id, str(meta_path),
-                   f"{meta_path.name}: {image_id} {reason}; the row is left out. Correct the dx value")
+    return Problem(
+        "unknown_label",
+        "error",
+        image_id,
+        str(meta_path),
+        f"{meta_path.name}: {image_id} {reason}; the row is left out. Correct the dx value",
+    )
 
 
 @register_reader(
-    "ham10000", detect=_detect,
+    "ham10000",
+    detect=_detect,
     expects="HAM10000_metadata.csv (or HAM10000_metadata) + <image_id>.jpg in any sub-folder "
-            "(+ optional <image_id>_segmentation.png masks)",
+    "(+ optional <image_id>_segmentation.png masks)",
 )
 def read_ham10000(root: str | Path) -> LesionTable:
     """HAM10000: metadata file + images in any sub-folder (+ optional Tschandl lesion masks).
@@ -131,28 +140,46 @@ def read_ham10000(root: str | Path) -> LesionTable:
         dx = str(rec["dx"]).strip().lower()
         listed.add(image_id)
         if image_id not in images:
-            problems.append(Problem(
-                "missing_file", "error", image_id, str(root / f"{image_id}.jpg"),
-                f"{meta_path.name} lists {image_id} (lesion {lesion_id}, dx {dx}) but no file {image_id}.jpg "
-                f"exists anywhere under {root}; the row is left out. Restore the image or delete the row",
-            ))
+            problems.append(
+                Problem(
+                    "missing_file",
+                    "error",
+                    image_id,
+                    str(root / f"{image_id}.jpg"),
+                    f"{meta_path.name} lists {image_id} (lesion {lesion_id}, dx {dx}) but no file {image_id}.jpg "
+                    f"exists anywhere under {root}; the row is left out. Restore the image or delete the row",
+                )
+            )
             continue
         if dx not in HAM10000_CLASSES:
             problems.append(_unknown_dx(meta_path, image_id, rec["dx"], dx))
             continue
         image = pick_one(image_id, images[image_id], "image", PREFERRED_IMAGE_DIRS, problems)
         mask = pick_one(image_id, masks[image_id], "mask", PREFERRED_MASK_DIRS, problems) if image_id in masks else None
-        rows.append({
-            "image_id": image_id, "image_path": str(image), "mask_path": as_str(mask), "label": dx,
-            "lesion_id": lesion_id, "age": rec.get("age"), "sex": rec.get("sex"),
-            "site": rec.get("localization"), "source": "ham10000",
-        })
+        rows.append(
+            {
+                "image_id": image_id,
+                "image_path": str(image),
+                "mask_path": as_str(mask),
+                "label": dx,
+                "lesion_id": lesion_id,
+                "age": rec.get("age"),
+                "sex": rec.get("sex"),
+                "site": rec.get("localization"),
+                "source": "ham10000",
+            }
+        )
     unlisted = sorted(set(images) - listed)
     if unlisted:
         shown = ", ".join(str(images[i][0]) for i in unlisted[:5])
-        problems.append(Problem(
-            "unlisted_images", "warning", "", str(root),
-            f"{len(unlisted)} image files under {root} are not in {meta_path.name} and were ignored "
-            f"(e.g. {shown}); move them elsewhere if they do not belong to this data set",
-        ))
+        problems.append(
+            Problem(
+                "unlisted_images",
+                "warning",
+                "",
+                str(root),
+                f"{len(unlisted)} image files under {root} are not in {meta_path.name} and were ignored "
+                f"(e.g. {shown}); move them elsewhere if they do not belong to this data set",
+            )
+        )
     return LesionTable(make_records(rows), HAM10000_CLASSES, root, "ham10000", problems)

@@ -38,7 +38,13 @@ from dermkit.errors import DataError
 
 #: ISIC 2018 Task 3 one-hot columns -> HAM10000 class names.
 TASK3_COLUMNS: dict[str, str] = {
-    "MEL": "mel", "NV": "nv", "BCC": "bcc", "AKIEC": "akiec", "BKL": "bkl", "DF": "df", "VASC": "vasc",
+    "MEL": "mel",
+    "NV": "nv",
+    "BCC": "bcc",
+    "AKIEC": "akiec",
+    "BKL": "bkl",
+    "DF": "df",
+    "VASC": "vasc",
 }
 ISIC2017_BINARY_CLASSES: tuple[str, ...] = ("other", "melanoma")
 ISIC2017_CLASSES: tuple[str, ...] = ("nevus", "melanoma", "seborrheic_keratosis")
@@ -82,7 +88,11 @@ def _flag(value: object) -> float:
 
 
 def _labelled_rows(
-    root: Path, gt: pd.DataFrame, id_column: str, labels: dict[str, str | None], layout: str,
+    root: Path,
+    gt: pd.DataFrame,
+    id_column: str,
+    labels: dict[str, str | None],
+    layout: str,
     extra: dict[str, dict] | None = None,
 ) -> tuple[list[dict], list[Problem]]:
     """Records for ground-truth rows whose image exists; problems for the rest and for stray images.
@@ -99,37 +109,61 @@ def _labelled_rows(
         if label is None:
             continue
         if image_id not in images:
-            problems.append(Problem(
-                "missing_file", "error", image_id, str(root / f"{image_id}.jpg"),
-                f"{csv_name} lists {image_id} but no file {image_id}.jpg exists anywhere under {root}; "
-                "the row is left out. Restore the image or delete the row",
-            ))
+            problems.append(
+                Problem(
+                    "missing_file",
+                    "error",
+                    image_id,
+                    str(root / f"{image_id}.jpg"),
+                    f"{csv_name} lists {image_id} but no file {image_id}.jpg exists anywhere under {root}; "
+                    "the row is left out. Restore the image or delete the row",
+                )
+            )
             continue
         image = pick_one(image_id, images[image_id], "image", problems=problems)
         mask = pick_one(image_id, masks[image_id], "mask", problems=problems) if image_id in masks else None
-        rows.append({"image_id": image_id, "image_path": str(image), "mask_path": as_str(mask),
-                     "label": label, "source": layout, **(extra or {}).get(image_id, {})})
+        rows.append(
+            {
+                "image_id": image_id,
+                "image_path": str(image),
+                "mask_path": as_str(mask),
+                "label": label,
+                "source": layout,
+                **(extra or {}).get(image_id, {}),
+            }
+        )
     listed = set(gt[id_column])
     stray = sorted(i for i in images if ISIC_IMAGE_RE.match(images[i][0].name) and i not in listed)
     if stray:
-        problems.append(Problem(
-            "unlisted_images", "warning", "", str(root),
-            f"{len(stray)} ISIC images under {root} have no ground-truth row and were ignored "
-            f"(e.g. {', '.join(stray[:5])}); move them elsewhere if they do not belong to this data set",
-        ))
+        problems.append(
+            Problem(
+                "unlisted_images",
+                "warning",
+                "",
+                str(root),
+                f"{len(stray)} ISIC images under {root} have no ground-truth row and were ignored "
+                f"(e.g. {', '.join(stray[:5])}); move them elsewhere if they do not belong to this data set",
+            )
+        )
     return rows, problems
 
 
 def _bad_label(image_id: str, csv_name: str, root: Path, reason: str) -> Problem:
-    return Problem("bad_label", "error", image_id, str(root / csv_name),
-                   f"{csv_name}: {image_id} {reason}; the row is left out. Fix the ground-truth row")
+    return Problem(
+        "bad_label",
+        "error",
+        image_id,
+        str(root / csv_name),
+        f"{csv_name}: {image_id} {reason}; the row is left out. Fix the ground-truth row",
+    )
 
 
 # ------------------------------------------------------------------------------------ readers
 
 
 @register_reader(
-    "isic2018_task1", detect=_detect_task1,
+    "isic2018_task1",
+    detect=_detect_task1,
     expects="ISIC_xxxxxxx.jpg images + ISIC_xxxxxxx_segmentation.png masks (root or its sub-folders), no labels",
 )
 def read_isic2018_task1(root: str | Path) -> LesionTable:
@@ -144,22 +178,29 @@ def read_isic2018_task1(root: str | Path) -> LesionTable:
     for image_id in sorted(images):
         image = pick_one(image_id, images[image_id], "image", problems=problems)
         mask = pick_one(image_id, masks[image_id], "mask", problems=problems) if image_id in masks else None
-        rows.append({"image_id": image_id, "image_path": str(image), "mask_path": as_str(mask),
-                     "source": "isic2018_task1"})
+        rows.append(
+            {"image_id": image_id, "image_path": str(image), "mask_path": as_str(mask), "source": "isic2018_task1"}
+        )
     orphans = sorted(set(masks) - set(images))
     if orphans:
-        problems.append(Problem(
-            "orphan_masks", "warning", "", str(root),
-            f"{len(orphans)} masks under {root} have no image and were ignored "
-            f"(e.g. {', '.join(str(masks[o][0]) for o in orphans[:5])}); restore their images or remove them",
-        ))
+        problems.append(
+            Problem(
+                "orphan_masks",
+                "warning",
+                "",
+                str(root),
+                f"{len(orphans)} masks under {root} have no image and were ignored "
+                f"(e.g. {', '.join(str(masks[o][0]) for o in orphans[:5])}); restore their images or remove them",
+            )
+        )
     return LesionTable(make_records(rows), (), root, "isic2018_task1", problems)
 
 
 @register_reader(
-    "isic2018_task3", detect=_detect_task3,
+    "isic2018_task3",
+    detect=_detect_task3,
     expects="CSV with columns image,MEL,NV,BCC,AKIEC,BKL,DF,VASC + ISIC_xxxxxxx.jpg images "
-            "(+ optional LesionGroupings CSV image,lesion_id)",
+    "(+ optional LesionGroupings CSV image,lesion_id)",
 )
 def read_isic2018_task3(root: str | Path) -> LesionTable:
     """ISIC 2018 Task 3: one-hot ground truth -> HAM10000 classes, lesion ids from the groupings CSV."""
@@ -176,8 +217,11 @@ def read_isic2018_task3(root: str | Path) -> LesionTable:
         hot = [col for col, v in flags.items() if v == 1.0]
         valid = all(v in (0.0, 1.0) for v in flags.values())
         if len(hot) != 1 or not valid:
-            problems.append(_bad_label(rec["image"], rec["_csv"], root,
-                                       f"is not one-hot over {','.join(TASK3_COLUMNS)} (values {flags})"))
+            problems.append(
+                _bad_label(
+                    rec["image"], rec["_csv"], root, f"is not one-hot over {','.join(TASK3_COLUMNS)} (values {flags})"
+                )
+            )
             labels[rec["image"]] = None
         else:
             labels[rec["image"]] = TASK3_COLUMNS[hot[0]]
@@ -186,23 +230,31 @@ def read_isic2018_task3(root: str | Path) -> LesionTable:
     group_paths = find_csvs(root, {"image", "lesion_id"})
     if group_paths:
         groups = _read_csvs(group_paths, "image")
-        extra = {str(i).strip(): {"lesion_id": str(lesion).strip()}
-                 for i, lesion in zip(groups["image"], groups["lesion_id"], strict=True)}
+        extra = {
+            str(i).strip(): {"lesion_id": str(lesion).strip()}
+            for i, lesion in zip(groups["image"], groups["lesion_id"], strict=True)
+        }
     else:
-        problems.append(Problem(
-            "no_lesion_ids", "warning", "", str(root),
-            f"no lesion-groupings CSV (image, lesion_id; ISIC2018_Task3_Training_LesionGroupings.csv) in {root}: "
-            "every image counts as its own lesion, so splits may put images of one lesion on both sides. "
-            "Add the groupings file from the ISIC archive",
-        ))
+        problems.append(
+            Problem(
+                "no_lesion_ids",
+                "warning",
+                "",
+                str(root),
+                f"no lesion-groupings CSV (image, lesion_id; ISIC2018_Task3_Training_LesionGroupings.csv) in {root}: "
+                "every image counts as its own lesion, so splits may put images of one lesion on both sides. "
+                "Add the groupings file from the ISIC archive",
+            )
+        )
     rows, more = _labelled_rows(root, gt, "image", labels, "isic2018_task3", extra)
     return LesionTable(make_records(rows), HAM10000_CLASSES, root, "isic2018_task3", problems + more)
 
 
 @register_reader(
-    "isic2017", detect=_detect_2017,
+    "isic2017",
+    detect=_detect_2017,
     expects="CSV with columns image_id,melanoma[,seborrheic_keratosis] + ISIC_xxxxxxx.jpg images "
-            "(+ optional metadata CSV image_id,age_approximate,sex)",
+    "(+ optional metadata CSV image_id,age_approximate,sex)",
 )
 def read_isic2017(root: str | Path) -> LesionTable:
     """ISIC 2017 Part 3: melanoma (and seborrheic keratosis) ground truth, optional age/sex metadata."""
@@ -212,10 +264,13 @@ def read_isic2017(root: str | Path) -> LesionTable:
         raise DataError(f"no ground-truth CSV with columns image_id,melanoma in {root} or one level down")
     with_sk = ["seborrheic_keratosis" in csv_header(p) for p in gt_paths]
     if any(with_sk) and not all(with_sk):
-        listed = ", ".join(f"{p.name} ({'with' if sk else 'without'} seborrheic_keratosis)"
-                           for p, sk in zip(gt_paths, with_sk, strict=True))
-        raise DataError(f"ISIC 2017 ground-truth CSVs in {root} disagree on their columns: {listed}; "
-                        "keep only files of one kind")
+        listed = ", ".join(
+            f"{p.name} ({'with' if sk else 'without'} seborrheic_keratosis)"
+            for p, sk in zip(gt_paths, with_sk, strict=True)
+        )
+        raise DataError(
+            f"ISIC 2017 ground-truth CSVs in {root} disagree on their columns: {listed}; keep only files of one kind"
+        )
     three_class = all(with_sk)
     classes = ISIC2017_CLASSES if three_class else ISIC2017_BINARY_CLASSES
     gt = _read_csvs(gt_paths, "image_id")

@@ -71,7 +71,7 @@ def read_labels_xlsx(path: Path) -> tuple[dict[str, str], list[Problem]]:
         )
     labels: dict[str, str] = {}
     problems: list[Problem] = []
-    for row in rows[header_at + 1:]:
+    for row in rows[header_at + 1 :]:
         name = _norm(row[name_col] if name_col < len(row) else None).upper()
         if not _CASE_RE.match(name):
             continue  # blank or legend rows
@@ -86,8 +86,11 @@ def read_labels_xlsx(path: Path) -> tuple[dict[str, str], list[Problem]]:
 def read_labels_txt(path: Path) -> tuple[dict[str, str], list[Problem]]:
     """Labels from PH2_dataset.txt: tab-separated (Name, Clinical Diagnosis 0/1/2, ...) or "||" table."""
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    split = (lambda ln: [c.strip() for c in ln.strip().strip("|").split("||")]) if any(
-        ln.lstrip().startswith("||") for ln in lines[:5]) else (lambda ln: [c.strip() for c in ln.split("\t")])
+    split = (
+        (lambda ln: [c.strip() for c in ln.strip().strip("|").split("||")])
+        if any(ln.lstrip().startswith("||") for ln in lines[:5])
+        else (lambda ln: [c.strip() for c in ln.split("\t")])
+    )
     header_at = next((i for i, ln in enumerate(lines) if "clinical diagnosis" in ln.lower()), None)
     if header_at is None:
         raise DataError(f"{path}: no header line with 'Name' and 'Clinical Diagnosis'")
@@ -96,7 +99,7 @@ def read_labels_txt(path: Path) -> tuple[dict[str, str], list[Problem]]:
     dx_col = header.index("clinical diagnosis")
     labels: dict[str, str] = {}
     problems: list[Problem] = []
-    for line in lines[header_at + 1:]:
+    for line in lines[header_at + 1 :]:
         cells = split(line)
         name = cells[name_col].upper() if name_col < len(cells) else ""
         if not _CASE_RE.match(name):
@@ -110,12 +113,18 @@ def read_labels_txt(path: Path) -> tuple[dict[str, str], list[Problem]]:
 
 
 def _bad_label(path: Path, name: str, reason: str) -> Problem:
-    return Problem("bad_label", "error", name, str(path),
-                   f"{path.name}: {name} has {reason}; the case is left out. Fix its row in the sheet")
+    return Problem(
+        "bad_label",
+        "error",
+        name,
+        str(path),
+        f"{path.name}: {name} has {reason}; the case is left out. Fix its row in the sheet",
+    )
 
 
 @register_reader(
-    "ph2", detect=_detect,
+    "ph2",
+    detect=_detect,
     expects=f"'{IMAGES_DIR}/IMDxxx/IMDxxx_Dermoscopic_Image/IMDxxx.bmp' + PH2_dataset.xlsx or PH2_dataset.txt",
 )
 def read_ph2(root: str | Path) -> LesionTable:
@@ -139,27 +148,50 @@ def read_ph2(root: str | Path) -> LesionTable:
         image = None if case_dir is None else case_dir / f"{case_dir.name}_Dermoscopic_Image" / f"{case_dir.name}.bmp"
         if image is None or not image.is_file():
             expected = images_dir / name / f"{name}_Dermoscopic_Image" / f"{name}.bmp"
-            problems.append(Problem(
-                "missing_file", "error", name, str(expected),
-                f"{label_file.name} lists {name} but its image {expected} does not exist; the case is left out. "
-                "Restore the case folder or delete the row",
-            ))
+            problems.append(
+                Problem(
+                    "missing_file",
+                    "error",
+                    name,
+                    str(expected),
+                    f"{label_file.name} lists {name} but its image {expected} does not exist; the case is left out. "
+                    "Restore the case folder or delete the row",
+                )
+            )
             continue
         mask = case_dir / f"{case_dir.name}_lesion" / f"{case_dir.name}_lesion.bmp"
         if not mask.is_file():
-            problems.append(Problem(
-                "missing_mask", "warning", name, str(mask),
-                f"lesion mask {mask} does not exist; {name} is kept without a mask (no segmentation target)",
-            ))
+            problems.append(
+                Problem(
+                    "missing_mask",
+                    "warning",
+                    name,
+                    str(mask),
+                    f"lesion mask {mask} does not exist; {name} is kept without a mask (no segmentation target)",
+                )
+            )
             mask = None
-        rows.append({"image_id": name, "image_path": str(image), "mask_path": as_str(mask),
-                     "label": labels[name], "lesion_id": name, "source": "ph2"})
+        rows.append(
+            {
+                "image_id": name,
+                "image_path": str(image),
+                "mask_path": as_str(mask),
+                "label": labels[name],
+                "lesion_id": name,
+                "source": "ph2",
+            }
+        )
     reported = {p.image_id for p in problems if p.kind == "bad_label"}
     unlabelled = sorted(set(cases) - set(labels) - reported)
     if unlabelled:
-        problems.append(Problem(
-            "unlabelled_images", "warning", "", str(images_dir),
-            f"{len(unlabelled)} case folders in {images_dir} have no row in {label_file.name} and were ignored "
-            f"({', '.join(unlabelled[:10])}); add their diagnosis to the sheet to use them",
-        ))
+        problems.append(
+            Problem(
+                "unlabelled_images",
+                "warning",
+                "",
+                str(images_dir),
+                f"{len(unlabelled)} case folders in {images_dir} have no row in {label_file.name} and were ignored "
+                f"({', '.join(unlabelled[:10])}); add their diagnosis to the sheet to use them",
+            )
+        )
     return LesionTable(make_records(rows), PH2_CLASSES, root, "ph2", problems)
