@@ -43,6 +43,10 @@ IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".ti
 MAX_PIXELS = 100_000_000
 MAX_PIXELS_ENV = "DERMKIT_MAX_PIXELS"
 
+#: Bumped whenever the pixels a file decodes to change (2: EXIF orientation, 16-bit scaling, alpha
+#: on black, {0, 1} masks). Caches of decoded or preprocessed pixels should include it in their key.
+DECODE_VERSION = 2
+
 #: Grey modes whose values span 16 bits (PIL decodes 16-bit PNG/TIFF grey as one of these).
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 #: Modes with an alpha channel, composited on black.
