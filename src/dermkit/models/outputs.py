@@ -5,12 +5,18 @@ A model's ``forward`` always returns exactly one of these dataclasses, whatever 
 Shapes are checked on construction, so a wrongly wired model fails where it is built.
 
 :func:`check_image_batch` is the matching input check every model calls first in ``forward``.
+
+Both dataclasses are registered as pytree nodes when this module is imported, so
+``torch.export.export`` traces a model returning them (``attention=None`` included); for
+``torch.onnx`` and ``torch.jit``, which want plain tensors, wrap the model in
+:class:`dermkit.models.export.ExportWrapper`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 
@@ -56,6 +62,12 @@ class ClassificationOutput:
                     f"attention must have shape (B, 1, h, w) with B={self.class_logits.shape[0]}; "
                     f"got {shape}"
                 )
+
+
+# Pytree nodes for torch.export (a None field, e.g. no attention, is kept as None). Done once, here,
+# so every importer of the outputs gets exportable models.
+torch.export.register_dataclass(SegmentationOutput, serialized_type_name="dermkit.models.SegmentationOutput")
+torch.export.register_dataclass(ClassificationOutput, serialized_type_name="dermkit.models.ClassificationOutput")
 
 
 def check_image_batch(x: Tensor, in_channels: int, input_stride: int, model: str) -> None:

@@ -169,7 +169,7 @@ def efficientnet_lite0_timm_state_dict() -> dict[str, Tensor]:
             f"got {len(source)} in {path}"
         )
     mapped: dict[str, Tensor] = {}
-    for i, ((src_key, src), (dst_key, dst)) in enumerate(zip(source, target)):
+    for i, ((src_key, src), (dst_key, dst)) in enumerate(zip(source, target, strict=True)):
         if src.shape != dst.shape:
             raise ConfigError(
                 f"{cfg.name}: tensor #{i} does not fit: source {src_key!r} has shape "

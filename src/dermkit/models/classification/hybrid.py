@@ -152,14 +152,15 @@ class HybridDualPath(nn.Module):
         self.input_size = size
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.input_stride = 1  # any size >= 32 (pool), exactly input_size (flatten)
+        self.input_stride = 1  # any size >= min_input_size (pool), exactly input_size (flatten)
+        self.min_input_size = 32
+        self.exact_input_size: tuple[int, int] | None = size if cnn_path == "flatten" else None
         self.use_metadata = use_metadata
         self.metadata_dim = metadata_dim
 
     def forward(self, image: Tensor, meta: Tensor | None = None) -> ClassificationOutput:
         """``image`` (B, C, H, W), ``meta`` (B, metadata_dim) or None."""
-        exact = self.input_size if self.cnn_path == "flatten" else None
-        check_classifier_inputs(self, image, meta, min_size=32, exact_size=exact)
+        check_classifier_inputs(self, image, meta, min_size=self.min_input_size, exact_size=self.exact_input_size)
         local = self.cnn(image)  # (B, 256, H/8, W/8)
         local = local.flatten(1) if self.cnn_path == "flatten" else local.mean(dim=(2, 3))
         deep = self.backbone(image)  # (B, C, H/32, W/32)

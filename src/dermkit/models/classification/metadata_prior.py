@@ -6,8 +6,9 @@ fits the training side, the metadata branch stops receiving a signal, and look-a
 (pixels pointing at the wrong class) stay wrong. The metadata expert is fitted apart from the
 images, on the training side's metadata only (a multinomial logistic regression, scikit-learn,
 L2, class-balanced like the image models' losses so that it adds evidence and not the training
-side's class prior, which the calibration's bias owns; deterministic), and :func:`dermkit.inference.fit_calibration` weighs its log-probabilities
-against the image model's logits on the validation side (:func:`dermkit.metrics.calibration.fit_logit_fusion`).
+side's class prior, which the calibration's bias owns; deterministic), and
+:func:`dermkit.calibration.fit_calibration` weighs its log-probabilities against the image model's
+logits on the validation side (:func:`dermkit.metrics.calibration.fit_logit_fusion`).
 
 Features: age in 10-year bins (one-hot; none when unknown) plus age/100, the age-missing flag,
 sex one-hot and site one-hot (:func:`dermkit.data.metadata.encode_metadata`). The fitted expert is

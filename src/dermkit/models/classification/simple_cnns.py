@@ -110,13 +110,14 @@ class FlattenCNN(nn.Module):
         self.in_channels = in_channels
         self.input_size = input_size
         self.input_stride = 1  # any H, W, but exactly input_size (checked in forward)
+        self.exact_input_size: tuple[int, int] | None = input_size  # the flatten layer fixes it
         self.use_metadata = use_metadata
         self.metadata_dim = metadata_dim
         self.pretrained_cfg = None  # trained from scratch
 
     def forward(self, image: Tensor, meta: Tensor | None = None) -> ClassificationOutput:
         """``image`` (B, C, H, W) at ``input_size``, ``meta`` (B, metadata_dim) or None."""
-        check_classifier_inputs(self, image, meta, exact_size=self.input_size)
+        check_classifier_inputs(self, image, meta, exact_size=self.exact_input_size)
         features = self.dense(self.features(image))  # (B, last dense width)
         return ClassificationOutput(class_logits=self.head(features, meta))
 

@@ -154,7 +154,7 @@ class AttentionUNet(nn.Module):
             if i < 4:  # the fifth block is the bottleneck: no pooling
                 skips.append(x)
                 x = self.pool(x)
-        for step, skip in zip(self.decoder, reversed(skips)):
+        for step, skip in zip(self.decoder, reversed(skips), strict=True):
             x = step(x, skip)
         return SegmentationOutput(mask_logits=self.head(x))  # (B, 1, H, W)
 

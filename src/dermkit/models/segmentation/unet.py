@@ -90,7 +90,7 @@ class UNet(nn.Module):
             skips.append(x)
             x = self.pool(self.dropout(x))
         x = self.bottleneck(x)  # (B, 16*base, H/16, W/16)
-        for up, skip in zip(self.decoder, reversed(skips)):
+        for up, skip in zip(self.decoder, reversed(skips), strict=True):
             x = up(x, skip)
         return SegmentationOutput(mask_logits=self.head(x))  # (B, 1, H, W)
 
