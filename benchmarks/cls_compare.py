@@ -22,12 +22,11 @@ from _common import SHARED
 
 def decisions(run, table, test, calibrate: bool) -> tuple[np.ndarray, np.ndarray]:
     """(calibrated or raw probabilities, threshold or argmax decisions) of ``run`` on ``test``."""
+    from dermkit.calibration import IDENTITY
     from dermkit.evaluation.classification import ensemble_proba
-    from dermkit.inference import calibration_of
-    from dermkit.metrics.decision import predict_with_thresholds
 
     proba = ensemble_proba([run], table, test, tta=None, calibrate=calibrate)
-    return proba, predict_with_thresholds(proba, calibration_of(run).get("thresholds") if calibrate else None)
+    return proba, (run.calibration() if calibrate else IDENTITY).decide(proba)
 
 
 def test_sides(pairs: list[tuple[Path, Path]], table) -> list[np.ndarray]:

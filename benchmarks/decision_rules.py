@@ -27,7 +27,8 @@ def main() -> None:
     from dermkit.data.readers import load_table
     from dermkit.data.splits import load_split, side_indices
     from dermkit.evaluation.classification import predict_logits
-    from dermkit.inference import calibrated_proba, decision_divisors, fit_run_calibration, load_run
+    from dermkit.calibration import MIN_IMAGES_FOR_BIAS, decision_divisors, fit_run_calibration
+    from dermkit.inference import load_run
     from dermkit.metrics.classification import balanced_accuracy
     from dermkit.metrics.decision import predict_with_thresholds
 
@@ -40,10 +41,7 @@ def main() -> None:
     parser.add_argument("--min-images-for-bias", type=int, default=None,
                         help="a half has half the validation images: lower the bias's minimum to mimic the full side")
     args = parser.parse_args()
-    if args.min_images_for_bias is not None:
-        import dermkit.inference
-
-        dermkit.inference.MIN_IMAGES_FOR_BIAS = args.min_images_for_bias
+    min_images = MIN_IMAGES_FOR_BIAS if args.min_images_for_bias is None else args.min_images_for_bias
     run = load_run(args.run)
     if args.metadata_prior:
         run.cfg = run.cfg.model_copy(update={"inference": run.cfg.inference.model_copy(update={"metadata_prior": True})})
@@ -61,8 +59,9 @@ def main() -> None:
     for _ in range(args.repeats):
         fit_half = np.isin(lesions, rng.choice(ids, len(ids) // 2, replace=False))
         a, b = np.flatnonzero(fit_half), np.flatnonzero(~fit_half)
-        cal = fit_run_calibration(run.cfg, table, train, val[a], logits[a], run.classes, tta=False)
-        pa, pb = calibrated_proba(logits[a], cal, meta[a]), calibrated_proba(logits[b], cal, meta[b])
+        cal = fit_run_calibration(run.cfg, table, train, val[a], logits[a], run.classes, tta=False,
+                                  min_images_for_bias=min_images)
+        pa, pb = cal.proba(logits[a], meta[a]), cal.proba(logits[b], meta[b])
         for rule in scores:
             scores[rule].append(balanced_accuracy(y[b], predict_with_thresholds(pb, decision_divisors(rule, y[a], pa)), n))
     print(f"{args.run}: validation halves, {args.repeats} repeats, {len(val)} images")

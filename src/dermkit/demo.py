@@ -13,11 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from dermkit.data.check import check_table
+from dermkit.config import DataConfig, load_config
 from dermkit.data.readers import load_table
-from dermkit.data.splits import save_split, split_summary, split_table, verify_split
+from dermkit.data.splits import load_split, save_split, side_indices, split_summary, split_table, verify_split
+from dermkit.data.synthetic import write_synthetic_dataset
+from dermkit.engine.data import load_checked_table
+from dermkit.engine.trainer import fit
+from dermkit.evaluation.classification import evaluate_classification
 from dermkit.evaluation.report import demo_report
+from dermkit.evaluation.segmentation import evaluate_segmentation
 from dermkit.files import write_json
+from dermkit.imageio import read_image
+from dermkit.inference import diagnose, load_run
+from dermkit.preprocess.pipeline import PreprocessConfig, preprocess
+from dermkit.recipes import recipe_path
 
 log = logging.getLogger("dermkit.demo")
 
@@ -34,9 +43,6 @@ def preprocess_gallery(table, out_path: Path, n: int = 4) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from dermkit.imageio import read_image
-    from dermkit.preprocess.pipeline import PreprocessConfig, preprocess
 
     cfg = PreprocessConfig(frame="inpaint", hair="auto")
     rows = []
@@ -65,17 +71,10 @@ def preprocess_gallery(table, out_path: Path, n: int = 4) -> Path:
     return out_path
 
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
-
 def _fit_recipe(recipe: str, root: Path, split_file: Path, run_dir: Path, seed: int, overrides: list[str],
                 progress: bool):
-    """Train ``configs/<recipe>.yaml`` on ``root`` with the demo's split (resuming a stopped run)."""
-    from dermkit.config import load_config
-    from dermkit.data.splits import load_split, side_indices
-    from dermkit.engine.trainer import fit
-
-    cfg = load_config(CONFIGS / f"{recipe}.yaml",
+    """Train the shipped recipe ``recipe`` on ``root`` with the demo's split (resuming a stopped run)."""
+    cfg = load_config(recipe_path(recipe),
                       [f"data.path={root}", f"data.split.file={split_file}", f"train.seed={seed}", *overrides])
     final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
     table = load_table(root)
@@ -85,9 +84,6 @@ def _fit_recipe(recipe: str, root: Path, split_file: Path, run_dir: Path, seed: 
 def train_and_evaluate_segmenter(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
                                  progress: bool) -> dict[str, Any]:
     """Train the default segmenter on ``root`` with the demo's split; score its test side."""
-    from dermkit.evaluation.segmentation import evaluate_segmentation
-    from dermkit.inference import load_run
-
     run_dir = out / "segmentation"
     final, table, test = _fit_recipe("seg_default", root, split_file, run_dir, seed, overrides, progress)
     metrics = evaluate_segmentation(load_run(run_dir), table, run_dir / "eval-test", indices=test, progress=progress)
@@ -102,9 +98,6 @@ def example_predictions(run, table, indices, path: Path, n: int = 8) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from dermkit.imageio import read_image
-    from dermkit.inference import diagnose
 
     picked = indices[np.linspace(0, len(indices) - 1, min(n, len(indices))).astype(int)]
     fig, axes = plt.subplots(2, -(-len(picked) // 2), figsize=(3 * -(-len(picked) // 2), 6.4), squeeze=False)
@@ -128,9 +121,6 @@ def example_predictions(run, table, indices, path: Path, n: int = 8) -> Path:
 def train_and_evaluate_classifier(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
                                   progress: bool) -> dict[str, Any]:
     """Train the default classifier with the demo's split; score its test side (TTA, calibrated)."""
-    from dermkit.evaluation.classification import evaluate_classification
-    from dermkit.inference import load_run
-
     run_dir = out / "classification"
     final, table, test = _fit_recipe("cls_default", root, split_file, run_dir, seed, overrides, progress)
     run = load_run(run_dir)
@@ -147,9 +137,11 @@ def train_and_evaluate_classifier(root: Path, split_file: Path, out: Path, seed:
 
 def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, progress: bool = True,
              seg_overrides: list[str] | None = None, cls_overrides: list[str] | None = None) -> DemoResult:
-    """Run the main job into ``out``; returns what it printed as a summary dict."""
-    from dermkit.data.synthetic import write_synthetic_dataset
+    """Run the main job into ``out``; returns what it printed as a summary dict.
 
+    The data go through the engine's data path (:func:`~dermkit.engine.data.load_checked_table`):
+    a data set with bad files stops the demo with the data check's report, as training would.
+    """
     out.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out)
     s = result.summary
@@ -158,15 +150,15 @@ def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, p
         if not (data / ".complete").exists():
             write_synthetic_dataset(data, n=n, seed=seed, progress=progress)
             (data / ".complete").touch()
-    table = load_table(data)
+    check_dir = out / "data_check"
+    check_dir.mkdir(exist_ok=True)
+    checked = load_checked_table(DataConfig(path=str(data)), check_dir, need_masks=False, need_labels=False,
+                                 hashes=True)
+    table, report = checked.table, checked.report
+    report.write(check_dir)
     s["data"] = {"path": str(data), "layout": table.layout, "images": len(table),
                  "lesions": int(table.records["lesion_id"].nunique()), "classes": table.class_counts()}
-
-    report = check_table(table, hashes=True, progress=progress)
-    report.write(out / "data_check")
     s["data_check"] = {"errors": len(report.errors), "warnings": len(report.warnings)}
-    if report.errors:
-        table = table.subset(~table.records["image_id"].isin(set(report.bad_image_ids())).to_numpy())
 
     split = split_table(table, val=0.15, test=0.15, seed=seed)
     leaks = verify_split(table, split, hashes=True, progress=progress)

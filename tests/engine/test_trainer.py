@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dermkit.config import load_config
-from dermkit.engine.checkpoint import load_checkpoint
+from dermkit.checkpoint import load_checkpoint
 from dermkit.engine.trainer import Trainer, TrainingDiverged, fit
 from dermkit.errors import DataError
 
@@ -35,7 +35,7 @@ def test_fit_writes_a_complete_run_folder(synthetic_root, tmp_path):
     assert final["epochs_run"] == 2
     assert 0.0 <= final["test"]["dice"] <= 1.0 and final["test"]["images"] > 0
     ckpt = load_checkpoint(run / "checkpoints" / "best.pt")
-    assert ckpt["model_name"] == "unet_s2" and ckpt["model_kwargs"]["base_filters"] == 4
+    assert ckpt.model_name == "unet_s2" and ckpt.model_kwargs["base_filters"] == 4
 
 
 class Killed(Exception):
@@ -69,16 +69,21 @@ def test_resume_after_kill_gives_identical_weights(synthetic_root, tmp_path, mon
         _kill_at_step(m, step=8)  # part-way through epoch 2 (about 6 batches per epoch)
         with pytest.raises(Killed):
             fit(tiny_config(synthetic_root, *extra), killed, progress=False)
-    state = load_checkpoint(killed / "checkpoints" / "last.pt")["loop"]
+    state = load_checkpoint(killed / "checkpoints" / "last.pt").training.loop
     assert state["epoch"] == 1 and (state["batch"] > 0) == bool(checkpoint_every)
     fit(tiny_config(synthetic_root, *extra), killed, resume=True, progress=False)
 
     a = load_checkpoint(full / "checkpoints" / "last.pt")
     b = load_checkpoint(killed / "checkpoints" / "last.pt")
-    assert a["loop"]["step"] == b["loop"]["step"]
-    for key, tensor in a["model"].items():
-        assert torch.equal(tensor, b["model"][key]), key
-    assert a["loop"]["history"][-1]["val_dice"] == b["loop"]["history"][-1]["val_dice"]
+    assert_same_run(a, b)
+
+
+def assert_same_run(a, b) -> None:
+    """Two checkpoints hold the same weights after the same steps, with the same validation score."""
+    assert a.training.loop["step"] == b.training.loop["step"]
+    for key, tensor in a.weights.items():
+        assert torch.equal(tensor, b.weights[key]), key
+    assert a.training.loop["history"][-1]["val_dice"] == b.training.loop["history"][-1]["val_dice"]
 
 
 def test_nan_loss_stops_with_clear_message(synthetic_root, tmp_path, monkeypatch):

@@ -21,7 +21,8 @@ from torch.utils.data import Dataset
 from dermkit.data.metadata import encode_metadata
 from dermkit.data.records import LesionTable
 from dermkit.data.transforms import item_seed
-from dermkit.imageio import read_image, read_mask
+from dermkit.imageio import DECODE_VERSION, read_image, read_mask
+from dermkit.preprocess.normalize import to_model_input
 from dermkit.preprocess.pipeline import PreprocessConfig, preprocess, preprocess_key
 
 #: A transform takes (image (H,W,3) uint8, mask (H,W) uint8 or None, seed) and returns (image, mask).
@@ -31,17 +32,20 @@ PairTransform = Callable[[np.ndarray, np.ndarray | None, int], tuple[np.ndarray,
 class PreprocessCache:
     """Preprocessed image + mask per source file, stored as lossless PNGs under ``root``.
 
-    The key hashes the image path, its size and modification time, the mask path and the
-    preprocessing config, so editing a file or the config never serves a stale entry.
+    The key hashes every input that changes the cached value: the image path, size and
+    modification time, the same for the mask, the preprocessing config (with its algorithm
+    version) and the lesion focus (``extra_key``), so editing a file, fixing a mask or changing
+    the config never serves a stale entry.
     """
 
     def __init__(self, root: str | Path, config: PreprocessConfig, extra_key: str = "") -> None:
-        self.root = Path(root) / (preprocess_key(config) + (f"-{extra_key}" if extra_key else ""))
+        # The decoder's version is part of the key: a reader fix (EXIF, 16-bit, {0,1} masks) changes pixels.
+        key = f"{preprocess_key(config)}-d{DECODE_VERSION}" + (f"-{extra_key}" if extra_key else "")
+        self.root = Path(root) / key
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _key(self, image_path: str, mask_path: str | None) -> str:
-        st = os.stat(image_path)
-        ident = f"{image_path}|{st.st_size}|{st.st_mtime_ns}|{mask_path}"
+        ident = f"{_file_identity(image_path)}|{_file_identity(mask_path) if mask_path is not None else None}"
         return hashlib.sha1(ident.encode()).hexdigest()
 
     def get(self, image_path: str, mask_path: str | None) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -65,6 +69,12 @@ class PreprocessCache:
         if mask is not None:
             _atomic_png(Path(str(base) + "_mask.png"), mask * 255)
         _atomic_png(Path(str(base) + ".png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+
+
+def _file_identity(path: str) -> str:
+    """path|size|mtime: changes whenever the file is replaced or edited."""
+    st = os.stat(path)
+    return f"{path}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def _atomic_png(path: Path, array: np.ndarray) -> None:
@@ -151,13 +161,11 @@ class LesionDataset(Dataset):
         image, mask = self.load(row)
         if self.transform is not None:
             image, mask = self.transform(image, mask, item_seed(self.seed, self.epoch, i))
-        if len(self.mean) == 1:
-            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
-        x = (image.astype(np.float32) / 255.0 - self.mean) / self.std
+        x = to_model_input(image, self.mean, self.std)
         has_mask = mask is not None
         m = mask if has_mask else np.zeros(image.shape[:2], dtype=np.uint8)
         return {
-            "image": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))),  # (C, H, W)
+            "image": torch.from_numpy(x),  # (C, H, W)
             "mask": torch.from_numpy(np.ascontiguousarray(m, dtype=np.float32))[None],  # (1, H, W)
             "has_mask": torch.tensor(float(has_mask)),
             "label": torch.tensor(int(self.labels[row]), dtype=torch.long),

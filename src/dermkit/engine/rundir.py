@@ -11,19 +11,135 @@ Layout::
     RUN/curves.png           loss and monitored-metric curves
     RUN/checkpoints/{last,best}.pt
     RUN/final_metrics.json   validation and test metrics of the best checkpoint
+    RUN/data_fingerprint.json  the data's files and sizes (a resume on other data is refused)
+    RUN/.lock                the pid of the process training into RUN (one at a time)
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import logging
+import os
 import platform
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from dermkit import __version__
+from dermkit.config import RunConfig, load_config
+from dermkit.errors import ConfigError, DermkitError
+
+log = logging.getLogger("dermkit.engine")
+
+LOCK_FILE = ".lock"
+
+#: Config keys a resumed run may change: where and how fast it runs, not what it computes.
+RESUME_MAY_CHANGE: frozenset[str] = frozenset({"data.num_workers", "data.cache_dir", "train.device"})
+
+
+class RunLocked(DermkitError):
+    """Another live process is training into the same run folder."""
+
+
+class RunLock:
+    """An exclusive lock on a run folder: ``RUN/.lock`` created with ``O_EXCL``, holding the
+    owner's pid, host and start time. A lock left by a process that no longer runs (on this
+    host) is named in a warning and taken over; one held by a live process is refused."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK_FILE
+        self.held = False
+
+    def acquire(self) -> RunLock:
+        owner = {"pid": os.getpid(), "host": socket.gethostname(),
+                 "started": _dt.datetime.now().isoformat(timespec="seconds"), "argv": sys.argv}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                self._handle_existing()
+                continue
+            with os.fdopen(fd, "w") as fh:
+                json.dump(owner, fh)
+            self.held = True
+            return self
+        raise RunLocked(f"{self.path}: could not lock the run folder; another process keeps taking it")
+
+    def _handle_existing(self) -> None:
+        try:
+            other = json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError):
+            other = {}
+        pid, host = other.get("pid"), other.get("host")
+        if isinstance(pid, int) and host == socket.gethostname() and not _alive(pid):
+            log.warning("%s: stale lock of process %d (started %s) that no longer runs; taking it over",
+                        self.path, pid, other.get("started", "?"))
+            self.path.unlink(missing_ok=True)
+            return
+        if not other:  # being written by its owner this very moment, or damaged
+            raise RunLocked(f"{self.path.parent} is locked by another process ({self.path} exists); if no "
+                            f"training runs into it, delete {self.path}")
+        raise RunLocked(
+            f"{self.path.parent} is in use by process {pid} on {host} (started {other.get('started', '?')}); "
+            "two trainings in one run folder would corrupt each other. Wait for it to finish, stop it, or choose "
+            f"another --out. If that process is gone, delete {self.path}."
+        )
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def config_differences(saved: RunConfig, new: RunConfig) -> list[str]:
+    """Dotted keys whose values differ between two configs, as "key: saved -> new"."""
+    a, b = _flatten(saved.model_dump(mode="json")), _flatten(new.model_dump(mode="json"))
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def check_resume_config(run_dir: Path, new: RunConfig) -> RunConfig:
+    """The run's saved config, after checking that ``new`` differs from it only in
+    :data:`RESUME_MAY_CHANGE` keys; a difference elsewhere is refused, naming the keys."""
+    saved = load_config(Path(run_dir) / "config.yaml")
+    changed = [d for d in config_differences(saved, new) if d.split(":", 1)[0] not in RESUME_MAY_CHANGE]
+    if changed:
+        raise ConfigError(
+            f"{run_dir}: --resume continues the run exactly as it was configured, but these keys differ from its "
+            "config.yaml:\n" + "\n".join(f"  {d}" for d in changed)
+            + f"\nDrop those overrides to resume, or start a new run (another --out). Only "
+            f"{', '.join(sorted(RESUME_MAY_CHANGE))} may change on resume."
+        )
+    return saved
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
 
 
 def default_run_dir(recipe: str, root: str | Path = "runs") -> Path:

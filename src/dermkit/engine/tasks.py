@@ -2,44 +2,44 @@
 
 The trainer calls: ``prepare`` (data), ``build_model``, ``train_dataset``/``eval_dataset``,
 ``build_loss``, ``loss`` (one batch), ``evaluate`` (a loader -> metrics), ``final_metrics``.
-Tasks are looked up in a registry by the config's ``task`` field, never by if/else.
+Tasks are looked up in :data:`TASKS` by the config's ``task`` field, never by if/else.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
+from dermkit.calibration import fit_run_calibration
 from dermkit.config import RunConfig
 from dermkit.data.dataset import LesionDataset
-from dermkit.data.transforms import build_augment
+from dermkit.data.sampling import balancing_factors, class_weights, oversample_indices, sampler_weights
 from dermkit.engine.data import PreparedData, prepare_data
+from dermkit.inference.data import run_dataset
+from dermkit.losses import create_loss
+from dermkit.metrics.classification import accuracy, balanced_accuracy, macro_auc
+from dermkit.metrics.segmentation import batch_stats, threshold_jaccard
+from dermkit.models import create_model
+from dermkit.models.contract import classify
+from dermkit.models.pretrained import resolve_data_config
+from dermkit.models.tta import tta_class_logits
+from dermkit.registry import Registry
 
-TASKS: dict[str, Callable[[RunConfig], "BaseTask"]] = {}
+#: task name (the config's ``task``) -> task class
+TASKS: Registry[type[BaseTask]] = Registry("task")
 
 
-def register_task(name: str):
-    def deco(cls):
-        if name in TASKS:
-            raise ValueError(f"task {name!r} registered twice")
-        TASKS[name] = cls
-        return cls
-
-    return deco
-
-
-def create_task(cfg: RunConfig) -> "BaseTask":
-    return TASKS[cfg.task](cfg)
+def create_task(cfg: RunConfig) -> BaseTask:
+    return TASKS.get(cfg.task)(cfg)
 
 
 def model_normalization(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(mean, std) the model expects on the [0, 1] scale, from its weights' declared config."""
-    from dermkit.models.pretrained import resolve_data_config
-
     data_cfg = resolve_data_config(model)  # one entry per input channel (1 for grey models)
     return tuple(data_cfg["mean"]), tuple(data_cfg["std"])
 
@@ -54,35 +54,21 @@ class BaseTask:
         self.cfg = cfg
         self.normalize = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 
-    def prepare(self, run_dir: Path) -> PreparedData:
-        return prepare_data(self.cfg.data, run_dir, need_masks=self.need_masks, need_labels=self.need_labels)
+    def prepare(self, run_dir: Path, expect_fingerprint: dict[str, Any] | None = None) -> PreparedData:
+        """Checked, split data (nothing written yet; see :meth:`PreparedData.write`)."""
+        return prepare_data(self.cfg.data, run_dir, need_masks=self.need_masks, need_labels=self.need_labels,
+                            expect_fingerprint=expect_fingerprint)
 
     def model_kwargs(self) -> dict[str, Any]:
         return dict(self.cfg.model.kwargs)
 
     def build_model(self) -> nn.Module:
-        from dermkit.models import create_model
-
         model = create_model(self.cfg.model.name, **self.model_kwargs())
         self.normalize = model_normalization(model)
         return model
 
-    def focus(self):
-        """The segment-then-classify step of ``data.focus`` (None when off)."""
-        f = self.cfg.data.focus
-        if f.run is None:
-            return None
-        from dermkit.inference import LesionFocus
-
-        return LesionFocus(f.run, f.mode, f.margin)
-
     def _dataset(self, data: PreparedData, indices: np.ndarray, train: bool) -> LesionDataset:
-        return LesionDataset(
-            data.table, indices, preprocess_config=self.cfg.data.preprocess,
-            transform=build_augment(self.cfg.augment) if train else None,
-            normalize=self.normalize, cache_dir=self.cfg.data.cache_dir, load_masks=self.need_masks,
-            seed=self.cfg.train.seed, focus=self.focus(),
-        )
+        return run_dataset(self.cfg, data.table, indices, self.normalize, augment=train, masks=self.need_masks)
 
     def train_dataset(self, data: PreparedData) -> tuple[LesionDataset, np.ndarray | None]:
         """The training dataset and optional per-sample draw weights."""
@@ -94,9 +80,7 @@ class BaseTask:
     def monitor_mode(self, monitor: str) -> str:
         return "min" if monitor.endswith("loss") else "max"
 
-    def eval_loader(self, data: PreparedData, side: str):
-        from torch.utils.data import DataLoader
-
+    def eval_loader(self, data: PreparedData, side: str) -> DataLoader:
         ds = self.eval_dataset(data, side)
         return DataLoader(ds, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
 
@@ -117,7 +101,7 @@ class BaseTask:
         return self.evaluate(model, loader, loss_fn, device, prefix=""), {}
 
 
-@register_task("segmentation")
+@TASKS.register("segmentation")
 class SegmentationTask(BaseTask):
     """Binary lesion masks; metrics per image as the ISIC scorer computes them."""
 
@@ -127,8 +111,6 @@ class SegmentationTask(BaseTask):
         return {"in_channels": 3, **self.cfg.model.kwargs}
 
     def build_loss(self, data: PreparedData) -> nn.Module:
-        from dermkit.losses import create_loss
-
         return create_loss(self.cfg.loss.name, **self.cfg.loss.kwargs)
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], loss_fn: nn.Module) -> torch.Tensor:
@@ -136,8 +118,6 @@ class SegmentationTask(BaseTask):
 
     @torch.no_grad()
     def evaluate(self, model, loader, loss_fn, device, prefix: str = "val_") -> dict[str, float]:
-        from dermkit.metrics.segmentation import batch_stats, threshold_jaccard
-
         model.eval()
         total, n = 0.0, 0
         jac, dice = [], []
@@ -160,14 +140,14 @@ class SegmentationTask(BaseTask):
 
 
 
-@register_task("classification")
+@TASKS.register("classification")
 class ClassificationTask(BaseTask):
     """Diagnosis classes; imbalance handled on the training side only; BMA selects checkpoints."""
 
     need_labels = True
 
-    def prepare(self, run_dir: Path) -> PreparedData:
-        data = super().prepare(run_dir)
+    def prepare(self, run_dir: Path, expect_fingerprint: dict[str, Any] | None = None) -> PreparedData:
+        data = super().prepare(run_dir, expect_fingerprint)
         self.classes = data.table.classes
         self.labels = data.table.label_indices()
         self.table, self.train_rows = data.table, data.indices("train")
@@ -180,9 +160,6 @@ class ClassificationTask(BaseTask):
         return self.labels[data.indices("train")]
 
     def build_loss(self, data: PreparedData) -> nn.Module:
-        from dermkit.data.sampling import class_weights
-        from dermkit.losses import create_loss
-
         weights = class_weights(self.train_labels(data), len(self.classes), self.cfg.imbalance.class_weights)
         kwargs = dict(self.cfg.loss.kwargs)
         if self.cfg.imbalance.class_weights != "none":
@@ -191,8 +168,6 @@ class ClassificationTask(BaseTask):
 
     def train_dataset(self, data: PreparedData) -> tuple[LesionDataset, np.ndarray | None]:
         """Training rows, over-sampled (S1/S2 factors) and/or drawn with class-balancing weights."""
-        from dermkit.data.sampling import balancing_factors, oversample_indices, sampler_weights
-
         imb = self.cfg.imbalance
         indices = data.indices("train")
         labels = self.labels[indices]
@@ -203,24 +178,17 @@ class ClassificationTask(BaseTask):
         weights = sampler_weights(labels, len(self.classes)) if imb.sampler == "weighted" else None
         return self._dataset(data, indices, train=True), weights
 
-    @staticmethod
-    def forward(model: nn.Module, batch: dict[str, torch.Tensor]):
-        meta = batch["meta"] if getattr(model, "use_metadata", False) else None
-        return model(batch["image"], meta)
-
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], loss_fn: nn.Module) -> torch.Tensor:
-        return loss_fn(self.forward(model, batch).class_logits, batch["label"])
+        return loss_fn(classify(model, batch["image"], batch["meta"]).class_logits, batch["label"])
 
     @torch.no_grad()
     def collect(self, model, loader, device, tta: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(logits (N, C), labels (N,), table rows (N,)) over a loader; TTA-averaged when ``tta``."""
-        from dermkit.inference import tta_logits
-
         model.eval()
         logits, labels, rows = [], [], []
         for batch in loader:
             batch = {k: v.to(device) for k, v in batch.items()}
-            logits.append(tta_logits(model, batch["image"], batch["meta"], tta).cpu())
+            logits.append(tta_class_logits(model, batch["image"], batch["meta"], tta).cpu())
             labels.append(batch["label"].cpu())
             rows.append(batch["index"].cpu())
         model.train()
@@ -232,8 +200,6 @@ class ClassificationTask(BaseTask):
 
     def metrics(self, logits: np.ndarray, labels: np.ndarray, loss_fn, device, prefix: str) -> dict[str, float]:
         """Loss, accuracy, BMA and macro AUC of collected logits (argmax decisions, no calibration)."""
-        from dermkit.metrics.classification import accuracy, balanced_accuracy, macro_auc
-
         with torch.no_grad():
             loss = loss_fn(torch.from_numpy(logits).to(device), torch.from_numpy(labels).to(device)).item()
         proba = torch.softmax(torch.from_numpy(logits), 1).numpy()
@@ -247,17 +213,15 @@ class ClassificationTask(BaseTask):
 
     def score_final_side(self, model, loader, loss_fn, device, side: str, run_dir: Path) -> tuple[dict, dict]:
         """Metrics of the best checkpoint on one side, with the recipe's test-time augmentation; on
-        validation, from the same pass, the calibration (:func:`~dermkit.inference.fit_calibration`)
+        validation, from the same pass, the calibration (:func:`~dermkit.calibration.fit_calibration`)
         goes to ``RUN/calibration.json`` for evaluation to apply when asked to."""
-        from dermkit.files import write_json
-        from dermkit.inference import CALIBRATION_FILE, fit_run_calibration
-
         tta = self.cfg.inference.tta
         logits, labels, rows = self.collect(model, loader, device, tta=tta)
         extra: dict[str, Any] = {}
         if side == "val":
             calibration = fit_run_calibration(self.cfg, self.table, self.train_rows, rows, logits, self.classes, tta)
-            write_json(run_dir / CALIBRATION_FILE, calibration)
-            extra["calibration"] = {k: calibration.get(k) for k in ("temperature", "metadata_weight")
-                                    if calibration.get(k) is not None}
+            calibration.save(run_dir)
+            extra["calibration"] = {"temperature": calibration.temperature}
+            if calibration.uses_metadata:
+                extra["calibration"]["metadata_weight"] = calibration.metadata_weight
         return {**self.metrics(logits, labels, loss_fn, device, ""), "tta": tta}, extra

@@ -12,8 +12,12 @@ uninterrupted run would have done, on the CPU bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
 import logging
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,12 +28,17 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from dermkit.checkpoint import Checkpoint, TrainingState, load_checkpoint, save_checkpoint
 from dermkit.config import RunConfig, dump_config
 from dermkit.data.transforms import STREAM_ORDER, STREAM_TORCH, item_seed
-from dermkit.engine.checkpoint import load_checkpoint, save_checkpoint
-from dermkit.engine.rundir import attach_log, environment
-from dermkit.files import write_json
+from dermkit.device import resolve_device, seed_everything
+from dermkit.engine.checks import check_recipe
+from dermkit.engine.data import FINGERPRINT_FILE
+from dermkit.engine.plots import plot_curves
+from dermkit.engine.rundir import RunLock, attach_log, check_resume_config, environment
+from dermkit.engine.tasks import create_task
 from dermkit.errors import DermkitError
+from dermkit.files import write_json
 
 log = logging.getLogger("dermkit.engine")
 
@@ -49,27 +58,6 @@ class LoopState:
     best_epoch: int | None = None
     bad_epochs: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def resolve_device(name: str) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; otherwise the named device (checked)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise DermkitError(f"train.device={name} but CUDA is not available here; use train.device=auto or cpu")
-    return device
-
-
-def seed_everything(seed: int) -> None:
-    import random
-
-    # Small networks produce denormal floats that make CPU convolutions ~3x slower; flushing them
-    # to zero changes nothing measurable and keeps results deterministic.
-    torch.set_flush_denormal(True)
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, weights: np.ndarray | None = None) -> list[list[int]]:
@@ -110,8 +98,34 @@ def _to_device(batch: dict[str, torch.Tensor], device: torch.device,
     return out
 
 
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """While active, a first Ctrl-C (SIGINT) only sets a flag that the loop checks between
+    optimiser steps, so an interrupted run saves a consistent state; a second one interrupts at
+    once. Outside the main thread (where signals cannot be handled) this does nothing."""
+    hit = {"n": 0}
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def handler(signum, frame):
+        hit["n"] += 1
+        if hit["n"] > 1:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: hit["n"] > 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class Trainer:
     """Trains one model for one config into one run folder.
+
+    Nothing is written before the recipe is checked (model and loss names, input size) and, on
+    resume, before the new config and the data are compared with the run's own: a refused
+    resume leaves the run folder as it was. The run folder is locked while training.
 
     Args:
         cfg: the resolved run config.
@@ -121,11 +135,9 @@ class Trainer:
     """
 
     def __init__(self, cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True) -> None:
-        from dermkit.engine.tasks import create_task
-
+        check_recipe(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.resume = resume
         self.progress = progress
         self.device = resolve_device(cfg.train.device)
@@ -135,10 +147,22 @@ class Trainer:
     # -- set-up -----------------------------------------------------------------------------
     def _setup(self) -> None:
         cfg = self.cfg
+        expect = None
+        if self.resume:
+            if not (self.run_dir / "checkpoints" / "last.pt").exists():
+                raise DermkitError(f"{self.run_dir}: nothing to resume (no checkpoints/last.pt); start it without --resume")
+            check_resume_config(self.run_dir, cfg)
+            fingerprint = self.run_dir / FINGERPRINT_FILE
+            if fingerprint.exists():
+                expect = json.loads(fingerprint.read_text())
+            else:
+                log.warning("%s: run has no %s (made before data fingerprints); its data cannot be compared",
+                            self.run_dir, FINGERPRINT_FILE)
+        seed_everything(cfg.train.seed)
+        self.data = self.task.prepare(self.run_dir, expect_fingerprint=expect)
+        self.data.write(self.run_dir)
         (self.run_dir / "config.yaml").write_text(dump_config(cfg))
         write_json(self.run_dir / "environment.json", environment(cfg.train.seed, str(self.device)))
-        seed_everything(cfg.train.seed)
-        self.data = self.task.prepare(self.run_dir)
         self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
         self.model = self.task.build_model().to(self.device, memory_format=self.memory_format)
         self.train_set, self.sample_weights = self.task.train_dataset(self.data)
@@ -165,52 +189,58 @@ class Trainer:
         return DataLoader(dataset, batch_size=batch_size, shuffle=False, **common)
 
     # -- checkpoints ------------------------------------------------------------------------
-    def _checkpoint_payload(self) -> dict[str, Any]:
-        return {
-            "task": self.cfg.task,
-            "config": self.cfg.model_dump(mode="json"),
-            "model_name": self.cfg.model.name,
-            "model_kwargs": self.task.model_kwargs(),
-            "classes": list(self.data.table.classes),
-            # The input scaling the weights were trained with; inference reads it from here
-            # because a model rebuilt without its pretrained source would not know it.
-            "normalize": {"mean": list(self.task.normalize[0]), "std": list(self.task.normalize[1])},
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict(),
-            "loop": asdict(self.state),
-            "torch_rng": torch.get_rng_state(),
-        }
+    def _checkpoint(self) -> Checkpoint:
+        training = TrainingState(
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+            scaler=self.scaler.state_dict(), loop=asdict(self.state), torch_rng=torch.get_rng_state(),
+        )
+        # The input scaling the weights were trained with is stored because a model rebuilt
+        # without its pretrained source would not know it.
+        return Checkpoint(
+            task=self.cfg.task, config=self.cfg.model_dump(mode="json"), model_name=self.cfg.model.name,
+            model_kwargs=self.task.model_kwargs(), classes=tuple(self.data.table.classes),
+            mean=tuple(self.task.normalize[0]), std=tuple(self.task.normalize[1]),
+            weights=self.model.state_dict(), training=training,
+        )
 
     def _restore(self, path: Path) -> None:
-        payload = load_checkpoint(path, map_location=self.device)
-        self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        if self.scheduler is not None and payload["scheduler"] is not None:
-            self.scheduler.load_state_dict(payload["scheduler"])
-        self.scaler.load_state_dict(payload["scaler"])
-        self.state = LoopState(**payload["loop"])
-        torch.set_rng_state(payload["torch_rng"])
+        ckpt = load_checkpoint(path, map_location=self.device)
+        if ckpt.training is None:
+            raise DermkitError(f"{path}: holds weights only, no training state to resume from")
+        t = ckpt.training
+        self.model.load_state_dict(ckpt.weights)
+        self.optimizer.load_state_dict(t.optimizer)
+        if self.scheduler is not None and t.scheduler is not None:
+            self.scheduler.load_state_dict(t.scheduler)
+        self.scaler.load_state_dict(t.scaler)
+        self.state = LoopState(**t.loop)
+        torch.set_rng_state(t.torch_rng.cpu())
         log.info("resumed from %s at epoch %d, batch %d", path, self.state.epoch, self.state.batch)
 
     def _save(self, name: str) -> None:
-        save_checkpoint(self.run_dir / "checkpoints" / name, self._checkpoint_payload())
+        save_checkpoint(self.run_dir / "checkpoints" / name, self._checkpoint())
 
     # -- the loop ---------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
-        """Train, select the best epoch on validation, evaluate it; returns final metrics."""
-        handler = attach_log(self.run_dir)
-        try:
-            self._setup()
-            cfg = self.cfg
-            while self.state.epoch < cfg.train.epochs:
-                if self._train_epoch():
-                    break
-            return self._finish()
-        finally:
-            logging.getLogger("dermkit").removeHandler(handler)
-            handler.close()
+        """Train, select the best epoch on validation, evaluate it; returns final metrics.
+
+        Ctrl-C (KeyboardInterrupt) during an epoch saves ``checkpoints/last.pt`` at the last
+        finished batch before it propagates, so ``--resume`` continues from there exactly.
+        """
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with RunLock(self.run_dir):
+            handler = attach_log(self.run_dir)
+            try:
+                self._setup()
+                cfg = self.cfg
+                while self.state.epoch < cfg.train.epochs:
+                    if self._train_epoch():
+                        break
+                return self._finish()
+            finally:
+                logging.getLogger("dermkit").removeHandler(handler)
+                handler.close()
 
     def _train_epoch(self) -> bool:
         """One epoch (possibly resumed mid-way); returns True when early stopping fires."""
@@ -228,32 +258,14 @@ class Trainer:
         running, seen = 0.0, 0
         bar = tqdm(total=len(batches), initial=done, desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
                    disable=not self.progress, leave=False, dynamic_ncols=True)
-        for batch in self._loader(self.train_set, batches[done:]):
-            batch = _to_device(batch, self.device, self.memory_format)
-            with torch.autocast(self.device.type, enabled=self.use_amp):
-                loss = self.task.loss(self.model, batch, self.loss_fn)
-            if not torch.isfinite(loss):
-                self._save("diverged.pt")
-                raise TrainingDiverged(
-                    f"loss became {loss.item()} at epoch {epoch + 1}, batch {st.batch + 1}; the state before this "
-                    f"step is in {self.run_dir / 'checkpoints' / 'diverged.pt'}. Lower optim.lr, set "
-                    "train.grad_clip, or check the data for broken images."
-                )
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            if cfg.train.grad_clip:
-                self.scaler.unscale_(self.optimizer)
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            st.batch += 1
-            st.step += 1
-            running += loss.item() * len(batch["index"])
-            seen += len(batch["index"])
-            bar.update(1)
-            bar.set_postfix(loss=f"{running / seen:.4f}")
-            if cfg.train.checkpoint_every and st.step % cfg.train.checkpoint_every == 0 and st.batch < len(batches):
-                self._save("last.pt")
+        try:
+            running, seen = self._train_batches(batches, bar, running, seen)
+        except KeyboardInterrupt:
+            bar.close()
+            self._save("last.pt")
+            log.warning("interrupted at epoch %d, batch %d; the state is in %s", epoch + 1, st.batch,
+                        self.run_dir / "checkpoints" / "last.pt")
+            raise
         bar.close()
         metrics = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
                    "train_loss": running / max(seen, 1)}
@@ -263,6 +275,48 @@ class Trainer:
         metrics["seconds"] = round(time.perf_counter() - t0, 2)
         stop = self._end_epoch(metrics)
         return stop
+
+    def _train_batches(self, batches: list[list[int]], bar, running: float, seen: int) -> tuple[float, int]:
+        """The optimiser steps of the epoch's remaining batches; returns the running loss sum and count."""
+        cfg, st = self.cfg, self.state
+        epoch = st.epoch
+        with _deferred_interrupt() as interrupted:
+            for batch in self._loader(self.train_set, batches[st.batch:]):
+                running, seen = self._step(batch, batches, bar, running, seen)
+                if interrupted():
+                    raise KeyboardInterrupt
+        return running, seen
+
+    def _step(self, batch, batches: list[list[int]], bar, running: float, seen: int) -> tuple[float, int]:
+        """One optimiser step on one batch."""
+        cfg, st = self.cfg, self.state
+        epoch = st.epoch
+        batch = _to_device(batch, self.device, self.memory_format)
+        with torch.autocast(self.device.type, enabled=self.use_amp):
+            loss = self.task.loss(self.model, batch, self.loss_fn)
+        if not torch.isfinite(loss):
+            self._save("diverged.pt")
+            raise TrainingDiverged(
+                f"loss became {loss.item()} at epoch {epoch + 1}, batch {st.batch + 1}; the state before this "
+                f"step is in {self.run_dir / 'checkpoints' / 'diverged.pt'}. Lower optim.lr, set "
+                "train.grad_clip, or check the data for broken images."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if cfg.train.grad_clip:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        st.batch += 1
+        st.step += 1
+        running += loss.item() * len(batch["index"])
+        seen += len(batch["index"])
+        bar.update(1)
+        bar.set_postfix(loss=f"{running / seen:.4f}")
+        if cfg.train.checkpoint_every and st.step % cfg.train.checkpoint_every == 0 and st.batch < len(batches):
+            self._save("last.pt")
+        return running, seen
 
     def _end_epoch(self, metrics: dict[str, Any]) -> bool:
         cfg, st = self.cfg, self.state
@@ -304,14 +358,12 @@ class Trainer:
             writer = csv.DictWriter(fh, fieldnames=keys)
             writer.writeheader()
             writer.writerows(hist)
-        from dermkit.engine.plots import plot_curves
-
         plot_curves(hist, self.run_dir / "curves.png", self.cfg.monitor)
 
     def _finish(self) -> dict[str, Any]:
         """Reload the best weights and evaluate them on validation and test."""
         best = self.run_dir / "checkpoints" / "best.pt"
-        self.model.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
+        self.model.load_state_dict(load_checkpoint(best, map_location=self.device).weights)
         final = {"recipe": self.cfg.recipe, "best_epoch": self.state.best_epoch,
                  "monitor": self.cfg.monitor, "best_value": self.state.best,
                  "epochs_run": len(self.state.history)}

@@ -25,6 +25,7 @@ from dermkit.calibration import IDENTITY, Calibration, fit_run_calibration
 from dermkit.data.metadata import metadata_matrix
 from dermkit.data.records import HAM10000_CLASSES, LesionTable
 from dermkit.errors import DataError
+from dermkit.files import write_json
 from dermkit.inference.data import run_dataset
 from dermkit.inference.focus import run_focus
 from dermkit.inference.runs import LoadedRun
@@ -32,7 +33,6 @@ from dermkit.models.tta import tta_class_logits
 from dermkit.metrics.bootstrap import bootstrap_ci
 from dermkit.metrics.calibration import expected_calibration_error
 from dermkit.metrics.classification import balanced_accuracy, macro_auc, melanoma_view
-from dermkit.metrics.decision import predict_with_thresholds
 from dermkit.metrics.isic_csv import write_isic_task3_csv
 from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, reliability_diagram
 from dermkit.metrics.report import classification_report
@@ -121,13 +121,14 @@ def evaluate_classification(
     return metrics
 
 
-def _multiclass(proba, y, groups, classes, thresholds, decision, n_boot, out_dir) -> dict[str, Any]:
-    """Scores of the decisions the run makes in use (:func:`~dermkit.inference.diagnose`): the
-    calibration's per-class divisors (``inference.decision``) when calibrated (one run), else the
-    argmax, which is also reported under ``"argmax"`` for comparison."""
+def _multiclass(proba, y, groups, classes, calibration: Calibration, n_boot, out_dir) -> dict[str, Any]:
+    """Scores of the decisions the run makes in use (:func:`~dermkit.inference.diagnose`):
+    ``calibration.decide`` (the identity's is the argmax), the argmax also reported under
+    ``"argmax"`` for comparison."""
+    thresholds = None if calibration.divisors is None else list(calibration.divisors)
     report = classification_report(y, proba, classes, thresholds=thresholds)
     result: dict[str, Any] = {k: v for k, v in report.items() if k not in ("per_class", "confusion_matrix")}
-    result["decision"] = decision
+    result["decision"] = calibration.decision if thresholds is not None else "argmax"
     plain = classification_report(y, proba, classes) if thresholds is not None else report
     result["argmax"] = {k: plain[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")}
     report["per_class"].to_csv(out_dir / "per_class.csv")
@@ -140,7 +141,7 @@ def _multiclass(proba, y, groups, classes, thresholds, decision, n_boot, out_dir
     n = len(classes)
     result["ci95"] = {
         "balanced_accuracy": bootstrap_ci(
-            y, proba, groups, lambda t, p: balanced_accuracy(t, predict_with_thresholds(p, thresholds), n), n_boot),
+            y, proba, groups, lambda t, p: balanced_accuracy(t, calibration.decide(p), n), n_boot),
         "macro_auc": bootstrap_ci(y, proba, groups, macro_auc, n_boot),
     }
     mel = next((c for c in MELANOMA_NAMES if c in classes), None)

@@ -62,13 +62,20 @@ def fit_metadata_prior(meta: np.ndarray, labels: np.ndarray, num_classes: int, c
         coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
     absent = np.setdiff1d(np.arange(num_classes), present)
     intercept[absent] = intercept[present].min() - 10.0
-    return {"model": "logistic_regression", "age_bin_years": AGE_BIN_YEARS, "age_bins": AGE_BINS,
-            "coef": coef.tolist(), "intercept": intercept.tolist()}
+    return {
+        "model": "logistic_regression",
+        "age_bin_years": AGE_BIN_YEARS,
+        "age_bins": AGE_BINS,
+        "coef": coef.tolist(),
+        "intercept": intercept.tolist(),
+    }
 
 
 def metadata_log_proba(prior: dict, meta: np.ndarray) -> np.ndarray:
     """(N, C) log-probabilities of the fitted expert ``prior`` for encoded metadata ``meta``."""
     if (prior.get("age_bin_years"), prior.get("age_bins")) != (AGE_BIN_YEARS, AGE_BINS):
-        raise ValueError("this metadata expert was fitted with other age bins; refit the run's calibration "
-                         "(dermkit.evaluation.classification.refit_calibration)")
+        raise ValueError(
+            "this metadata expert was fitted with other age bins; refit the run's calibration "
+            "(dermkit.evaluation.classification.refit_calibration)"
+        )
     return log_softmax(metadata_features(meta) @ np.asarray(prior["coef"]).T + np.asarray(prior["intercept"]), axis=1)

@@ -1,0 +1,35 @@
+"""Checks of a recipe that need no data: run before a run folder or any data is touched.
+
+A recipe naming an unknown model or loss, a model of the other task, or an input size the model
+cannot take fails here with a :class:`~dermkit.errors.ConfigError`, not after minutes of data
+preparation or at the first forward pass.
+"""
+
+from __future__ import annotations
+
+from dermkit.config import RunConfig
+from dermkit.errors import ConfigError
+from dermkit.losses import LOSSES
+from dermkit.models import check_input_size, model_info
+
+#: Stand-in class count for the size check of classifiers (the data set decides the real one).
+_CHECK_CLASSES = 7
+
+
+def check_recipe(cfg: RunConfig) -> None:
+    """Raise ConfigError when ``cfg``'s model, loss or input size cannot work together."""
+    info = model_info(cfg.model.name)
+    if info.task != cfg.task:
+        raise ConfigError(f"model {cfg.model.name!r} is a {info.task} model, but the recipe trains {cfg.task}; "
+                          "pick a model of that task (`dermkit.models.list_models`)")
+    loss = LOSSES.entry(cfg.loss.name)
+    if loss.info.get("task") not in (None, cfg.task):
+        raise ConfigError(f"loss {cfg.loss.name!r} is a {loss.info['task']} loss, but the recipe trains {cfg.task}; "
+                          f"use one of {', '.join(LOSSES.names(task=cfg.task))}")
+    size = cfg.data.preprocess.size
+    if size is None:
+        return  # images keep their own size: checked per batch
+    kwargs = {"in_channels": 3, **cfg.model.kwargs}
+    if cfg.task == "classification":
+        kwargs.setdefault("num_classes", _CHECK_CLASSES)
+    check_input_size(cfg.model.name, kwargs, tuple(size))

@@ -1,0 +1,94 @@
+"""A trained run folder, loaded: the model rebuilt from its checkpoint, with everything needed to apply it.
+
+``load_run`` rebuilds the model from ``RUN/checkpoints/<name>.pt`` (name + kwargs + weights, read
+safely by :func:`dermkit.checkpoint.load_checkpoint`) and the preprocessing from the run's
+config; it never downloads or loads pretrained weights again (they are in the checkpoint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import ValidationError
+from torch import nn
+
+from dermkit.calibration import Calibration, load_calibration
+from dermkit.checkpoint import CheckpointError, load_checkpoint
+from dermkit.config import RunConfig, Task
+from dermkit.device import resolve_device
+from dermkit.errors import DermkitError
+from dermkit.models import create_model
+from dermkit.preprocess.normalize import to_model_input
+
+#: The command that trains each task, for messages.
+TRAIN_COMMAND: dict[str, str] = {"segmentation": "dermkit train seg", "classification": "dermkit train cls"}
+
+
+@dataclass(eq=False)  # identity semantics: a loaded run can key caches (its focus)
+class LoadedRun:
+    """A trained model with everything needed to apply it."""
+
+    run_dir: Path
+    cfg: RunConfig
+    model: nn.Module
+    classes: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+    device: torch.device
+
+    @property
+    def task(self) -> Task:
+        return self.cfg.task
+
+    def tta(self, override: bool | None = None) -> bool:
+        """Whether to use test-time augmentation: ``override`` when given, else the recipe's ``inference.tta``."""
+        return self.cfg.inference.tta if override is None else override
+
+    def calibration(self, tta: bool | None = None) -> Calibration:
+        """The run's validation-fitted calibration (identity when it has none); warns when it was
+        fitted on logits made with another TTA setting than ``self.tta(tta)``."""
+        return load_calibration(self.run_dir, self.tta(tta))
+
+    def to_tensor(self, image: np.ndarray) -> torch.Tensor:
+        """(H, W, 3) uint8 -> (1, C, H, W) normalised float tensor on the run's device."""
+        return torch.from_numpy(to_model_input(image, self.mean, self.std))[None].to(self.device)
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto", task: Task | None = None) -> LoadedRun:
+    """Rebuild a run's model from ``RUN/checkpoints/<checkpoint>.pt`` (no code edits needed).
+
+    Args:
+        run_dir: a run folder written by ``dermkit train``.
+        checkpoint: ``best`` or ``last``.
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
+        task: the task the caller needs; a run of the other task is refused with a clear error.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DermkitError(f"{run_dir}: no such run folder; train one with `dermkit train seg|cls`")
+    dev = resolve_device(device)
+    ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location=dev)
+    if task is not None and ckpt.task != task:
+        raise DermkitError(f"{run_dir} holds a {ckpt.task} run, but a {task} run is needed here "
+                           f"(one trained with `{TRAIN_COMMAND[task]}`)")
+    try:
+        cfg = RunConfig.model_validate(ckpt.config)
+    except ValidationError as exc:
+        raise CheckpointError(f"{run_dir}: the checkpoint's config is not valid for this dermkit ({exc.errors()[0]['msg']})"
+                              ) from None
+    kwargs = dict(ckpt.model_kwargs)
+    if "pretrained" in kwargs:  # weights come from the checkpoint: never fetch pretrained ones again
+        kwargs["pretrained"] = False
+    model = create_model(ckpt.model_name, **kwargs)
+    try:
+        model.load_state_dict(ckpt.weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{run_dir}: the checkpoint's weights do not fit model {ckpt.model_name!r} "
+                              f"({str(exc).splitlines()[0]})") from None
+    memory = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+    model.to(dev, memory_format=memory).eval()
+    return LoadedRun(run_dir, cfg, model, list(ckpt.classes), np.asarray(ckpt.mean, np.float32),
+                     np.asarray(ckpt.std, np.float32), dev)

@@ -1,0 +1,128 @@
+"""A run folder survives careless use: Ctrl-C, two trainings at once, resumes with other settings or data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from dermkit.checkpoint import load_checkpoint
+from dermkit.engine import trainer as trainer_module
+from dermkit.engine.rundir import LOCK_FILE, RunLock, RunLocked
+from dermkit.engine.trainer import fit
+from dermkit.errors import ConfigError, DataError
+
+from test_trainer import assert_same_run, tiny_config
+
+
+def _interrupt_after(monkeypatch, steps: int) -> None:
+    """Deliver a Ctrl-C (SIGINT to this process) right after the ``steps``-th optimiser step."""
+    real_step = trainer_module.Trainer._step
+    calls = {"n": 0}
+
+    def step(self, *args):
+        out = real_step(self, *args)
+        calls["n"] += 1
+        if calls["n"] == steps:
+            os.kill(os.getpid(), __import__("signal").SIGINT)
+        return out
+
+    monkeypatch.setattr(trainer_module.Trainer, "_step", step)
+
+
+def test_ctrl_c_saves_the_last_finished_step_and_resume_is_exact(synthetic_root, tmp_path, monkeypatch):
+    full = tmp_path / "full"
+    fit(tiny_config(synthetic_root), full, progress=False)
+    stopped = tmp_path / "stopped"
+    with monkeypatch.context() as m:
+        _interrupt_after(m, steps=8)  # part-way through epoch 2
+        with pytest.raises(KeyboardInterrupt):
+            fit(tiny_config(synthetic_root), stopped, progress=False)
+    loop = load_checkpoint(stopped / "checkpoints" / "last.pt").training.loop
+    assert loop["step"] == 8 and loop["epoch"] == 1 and loop["batch"] > 0  # saved mid-epoch, after step 8
+    assert not (stopped / LOCK_FILE).exists()  # the lock is released on the way out
+    fit(tiny_config(synthetic_root), stopped, resume=True, progress=False)
+    assert_same_run(load_checkpoint(full / "checkpoints" / "last.pt"),
+                    load_checkpoint(stopped / "checkpoints" / "last.pt"))
+
+
+def test_a_second_training_into_a_locked_run_folder_is_refused(synthetic_root, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with RunLock(run):
+        with pytest.raises(RunLocked, match=rf"in use by process {os.getpid()}.*choose another --out"):
+            fit(tiny_config(synthetic_root, "train.epochs=1"), run, progress=False)
+    assert not (run / "train.log").exists() and not (run / "config.yaml").exists()  # nothing of it was touched
+
+
+def test_a_stale_lock_of_a_dead_process_is_named_and_taken_over(synthetic_root, tmp_path, caplog):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / LOCK_FILE).write_text(json.dumps({"pid": pid, "host": os.uname().nodename, "started": "earlier"}))
+    with caplog.at_level("WARNING", logger="dermkit.engine"):
+        fit(tiny_config(synthetic_root, "train.epochs=1"), run, progress=False)
+    assert f"stale lock of process {pid}" in caplog.text
+    assert (run / "checkpoints" / "best.pt").exists() and not (run / LOCK_FILE).exists()
+
+
+@pytest.fixture()
+def finished_run(synthetic_root, tmp_path):
+    run = tmp_path / "run"
+    fit(tiny_config(synthetic_root, "train.epochs=1"), run, progress=False)
+    return run
+
+
+def _record(run):
+    return {name: (run / name).read_bytes() for name in ("config.yaml", "split.csv", "data_fingerprint.json",
+                                                         "environment.json", "checkpoints/last.pt")}
+
+
+def test_resume_with_another_model_setting_is_refused_before_anything_is_written(synthetic_root, finished_run):
+    before = _record(finished_run)
+    with pytest.raises(ConfigError, match=r"(?s)model.kwargs.base_filters: 4 -> 8.*Drop those overrides"):
+        fit(tiny_config(synthetic_root, "train.epochs=1", "model.kwargs.base_filters=8"), finished_run, resume=True,
+            progress=False)
+    assert _record(finished_run) == before
+    # still resumable as it was (one more epoch is not a change of what was trained: the epochs differ, refused too)
+    with pytest.raises(ConfigError, match="train.epochs: 1 -> 2"):
+        fit(tiny_config(synthetic_root, "train.epochs=2"), finished_run, resume=True, progress=False)
+    fit(tiny_config(synthetic_root, "train.epochs=1", "data.num_workers=0"), finished_run, resume=True, progress=False)
+
+
+def test_resume_on_other_data_is_refused_naming_the_difference(synthetic_root, finished_run, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(synthetic_root, other)
+    with pytest.raises(ConfigError, match="data.path"):  # `--data OTHER` changes a config key
+        fit(tiny_config(other, "train.epochs=1"), finished_run, resume=True, progress=False)
+
+
+def test_resume_on_changed_files_is_refused_before_anything_is_written(synthetic_root, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root, data)
+    run = tmp_path / "run"
+    fit(tiny_config(data, "train.epochs=1"), run, progress=False)
+    victim = sorted((data / "HAM10000_images").glob("*.jpg"))[0]
+    victim.unlink()
+    before = _record(run)
+    with pytest.raises(DataError, match=rf"(?s)not the data this run was trained on.*1 images are gone.*{victim.stem}"):
+        fit(tiny_config(data, "train.epochs=1"), run, resume=True, progress=False)
+    assert _record(run) == before
+
+
+def test_recipe_errors_come_before_any_run_folder(synthetic_root, tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(ConfigError, match="unknown model 'unet_s3'.*Did you mean 'unet_s2'"):
+        fit(tiny_config(synthetic_root, "model.name=unet_s3"), run, progress=False)
+    with pytest.raises(ConfigError, match="unknown loss 'dcie'.*Did you mean 'dice'"):
+        fit(tiny_config(synthetic_root, "loss.name=dcie"), run, progress=False)
+    with pytest.raises(ConfigError, match="cross_entropy.*classification loss"):
+        fit(tiny_config(synthetic_root, "loss.name=cross_entropy"), run, progress=False)
+    with pytest.raises(ConfigError, match="unet_s2"):  # stride 16: 36x36 cannot go through the encoder
+        fit(tiny_config(synthetic_root, "data.preprocess.size=[36, 36]"), run, progress=False)
+    assert not run.exists()

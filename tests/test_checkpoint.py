@@ -1,0 +1,80 @@
+"""Checkpoints are typed and loaded without running code from the file."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from dermkit.checkpoint import Checkpoint, CheckpointError, TrainingState, load_checkpoint, save_checkpoint
+
+
+def _checkpoint(training: bool = True) -> Checkpoint:
+    state = TrainingState({"state": {}, "param_groups": []}, None, {}, {"epoch": 1, "history": [{"val_dice": 0.5}]},
+                          torch.get_rng_state()) if training else None
+    return Checkpoint("segmentation", {"task": "segmentation"}, "unet_s2", {"base_filters": 4}, (),
+                      (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), {"w": torch.ones(2)}, state)
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, _checkpoint())
+    back = load_checkpoint(path)
+    assert back.model_name == "unet_s2" and back.mean == (0.5, 0.5, 0.5)
+    assert torch.equal(back.weights["w"], torch.ones(2)) and back.training.loop["epoch"] == 1
+    assert not path.with_name("c.pt.tmp").exists()
+
+
+def test_weights_only_checkpoint_has_no_training_state(tmp_path):
+    save_checkpoint(tmp_path / "c.pt", _checkpoint(training=False))
+    assert load_checkpoint(tmp_path / "c.pt").training is None
+
+
+class _Boom:
+    """Unpickling this runs code (the attack a .pt file can carry)."""
+
+    def __reduce__(self):
+        return (open, ("/tmp/dermkit-pwned-by-checkpoint", "w"))
+
+
+def test_a_pickle_that_would_run_code_is_refused_not_run(tmp_path):
+    import os
+
+    target = "/tmp/dermkit-pwned-by-checkpoint"
+    if os.path.exists(target):
+        os.remove(target)
+    path = tmp_path / "evil.pt"
+    torch.save({"version": 1, "model": _Boom()}, path)
+    with pytest.raises(CheckpointError, match="not a dermkit checkpoint.*can run code"):
+        load_checkpoint(path)
+    assert not os.path.exists(target)
+    with open(tmp_path / "plain.pkl", "wb") as fh:  # a bare pickle (not a torch zip) too
+        pickle.dump(_Boom(), fh)
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path / "plain.pkl")
+    assert not os.path.exists(target)
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    (torch.zeros(3), "holds a Tensor"),
+    ([1, 2], "holds a list"),
+    ({"layer.weight": torch.zeros(2)}, "no 'version' entry"),
+    ({**_checkpoint().to_payload(), "model": {"w": 3}}, "not a state dict of tensors"),
+    ({**_checkpoint().to_payload(), "version": 99}, "version 99 is not supported"),
+    ({**_checkpoint().to_payload(), "task": 5}, "'task' is a int"),
+])
+def test_files_that_are_not_dermkit_checkpoints_get_clear_errors(tmp_path, payload, reason):
+    torch.save(payload, tmp_path / "x.pt")
+    with pytest.raises(CheckpointError, match=reason):
+        load_checkpoint(tmp_path / "x.pt")
+
+
+def test_truncated_and_missing_files(tmp_path):
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, _checkpoint())
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="checkpoint not found"):
+        load_checkpoint(tmp_path / "nope.pt")
