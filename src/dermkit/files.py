@@ -71,8 +71,9 @@ def check_output_location(out: str | Path, inputs: Iterable[str | Path] = (), wh
     """
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():
-        raise DermkitError(f"{what} {out}: is an existing file, not a folder; give the path of a folder "
-                           "(it is created when missing)")
+        raise DermkitError(
+            f"{what} {out}: is an existing file, not a folder; give the path of a folder (it is created when missing)"
+        )
     target = out.resolve()
     for folder in input_folders(inputs):
         if target == folder:
@@ -83,8 +84,9 @@ def check_output_location(out: str | Path, inputs: Iterable[str | Path] = (), wh
             relation = f"contains the input folder {folder}"
         else:
             continue
-        raise DermkitError(f"{what} {out}: {relation}; outputs are never written among a user's inputs: "
-                           "choose a folder outside it")
+        raise DermkitError(
+            f"{what} {out}: {relation}; outputs are never written among a user's inputs: choose a folder outside it"
+        )
     return target
 
 
@@ -108,8 +110,9 @@ def prepare_output_dir(out: str | Path, inputs: Iterable[str | Path] = (), what:
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise DermkitError(f"{what} {out}: cannot write there ({reason}); choose a folder you can write to "
-                           "or fix its permissions") from None
+        raise DermkitError(
+            f"{what} {out}: cannot write there ({reason}); choose a folder you can write to or fix its permissions"
+        ) from None
     return out
 
 
@@ -128,8 +131,10 @@ def unique_output_names(sources: Sequence[str | Path], targets: Sequence[str | P
         by_target.setdefault(Path(target).expanduser().resolve(), []).append(str(source))
     clashes = [f"{' + '.join(group)} -> {target.name}" for target, group in by_target.items() if len(group) > 1]
     if clashes:
-        raise DermkitError(f"{len(clashes)} output files would each be written from several inputs "
-                           f"({_examples(clashes)}); rename the inputs or process them with separate --out folders")
+        raise DermkitError(
+            f"{len(clashes)} output files would each be written from several inputs "
+            f"({_examples(clashes)}); rename the inputs or process them with separate --out folders"
+        )
 
 
 def check_no_overwrite(paths: Iterable[str | Path], overwrite: bool) -> None:
@@ -143,5 +148,7 @@ def check_no_overwrite(paths: Iterable[str | Path], overwrite: bool) -> None:
     paths = list(paths)
     existing = [p for p in paths if os.path.lexists(p)]
     if existing:
-        raise DermkitError(f"{len(existing)} of the {len(paths)} output files already exist ({_examples(existing)}); "
-                           "pass --overwrite to replace them, or choose another --out")
+        raise DermkitError(
+            f"{len(existing)} of the {len(paths)} output files already exist ({_examples(existing)}); "
+            "pass --overwrite to replace them, or choose another --out"
+        )

@@ -41,8 +41,20 @@ def test_synth_check_split(tmp_path):
     split = pd.read_csv(tmp_path / "split.csv")
     assert len(split) == 40 and split.groupby("lesion_id")["split"].nunique().max() == 1
     assert "no lesions and near-duplicate images cross sides" in res.output
-    res = invoke("data", "split", str(root), "--out", str(tmp_path / "split1.csv"), "--val", "0.2", "--test", "0.2",
-                 "--test-fold", "1", "--no-hashes")
+    res = invoke(
+        "data",
+        "split",
+        str(root),
+        "--out",
+        str(tmp_path / "split1.csv"),
+        "--val",
+        "0.2",
+        "--test",
+        "0.2",
+        "--test-fold",
+        "1",
+        "--no-hashes",
+    )
     assert res.exit_code == 0, res.output
     other = pd.read_csv(tmp_path / "split1.csv")
     tested = [set(f.loc[f["split"] == "test", "image_id"]) for f in (split, other)]
@@ -50,8 +62,9 @@ def test_synth_check_split(tmp_path):
     with pytest.raises(DataError, match="test_fold=9 does not exist"):  # `dermkit` prints it as "error: ..."
         invoke("data", "split", str(root), "--out", str(tmp_path / "split9.csv"), "--test", "0.2", "--test-fold", "9")
     assert not (tmp_path / "split9.csv").exists()
-    res = runner.invoke(app, ["data", "split", str(root), "--out", str(tmp_path / "k.csv"), "--kfold", "5",
-                              "--test-fold", "1"])
+    res = runner.invoke(
+        app, ["data", "split", str(root), "--out", str(tmp_path / "k.csv"), "--kfold", "5", "--test-fold", "1"]
+    )
     assert res.exit_code != 0 and "--kfold" in res.output and not (tmp_path / "k.csv").exists()
 
 
@@ -68,16 +81,30 @@ def test_preprocess_folder(tmp_path):
     root = tmp_path / "syn"
     invoke("data", "synth", str(root), "--n", "6", "--size", "64x64", "--hair-prob", "1")
     out = tmp_path / "pre"
-    res = invoke("preprocess", str(root / "HAM10000_images"), str(out), "--hair", "auto", "--frame", "inpaint",
-                 "--size", "32x48", "--save-masks")
+    res = invoke(
+        "preprocess",
+        str(root / "HAM10000_images"),
+        str(out),
+        "--hair",
+        "auto",
+        "--frame",
+        "inpaint",
+        "--size",
+        "32x48",
+        "--save-masks",
+    )
     assert res.exit_code == 0, res.output
     assert len(list(out.glob("SYN_*_hair.png"))) == 6
     assert len([p for p in out.glob("SYN_*.png") if "_" not in p.stem.removeprefix("SYN_")]) == 6
 
 
 def test_domain_errors_are_one_line_not_tracebacks(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "dermkit", "data", "check", str(tmp_path / "missing")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dermkit", "data", "check", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "error:" in proc.stderr and str(tmp_path / "missing") in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -11,8 +11,15 @@ from typer.testing import CliRunner
 from dermkit.cli import app
 
 runner = CliRunner()
-SEG = ["model.name=unet_s2", "model.kwargs.base_filters=4", "data.preprocess.size=[32, 32]", "data.num_workers=0",
-       "data.cache_dir=null", "train.epochs=1", "train.batch_size=16"]
+SEG = [
+    "model.name=unet_s2",
+    "model.kwargs.base_filters=4",
+    "data.preprocess.size=[32, 32]",
+    "data.num_workers=0",
+    "data.cache_dir=null",
+    "train.epochs=1",
+    "train.batch_size=16",
+]
 
 
 def invoke(*args):
@@ -24,8 +31,9 @@ def test_seg_train_evaluate_segment(synthetic_root, tmp_path):
     run = tmp_path / "seg"
     res = invoke("train", "seg", "-c", "seg_s2_unet", "--data", synthetic_root, "--out", run, *SEG)
     assert res.exit_code == 0, res.output
-    again = runner.invoke(app, ["train", "seg", "-c", "seg_s2_unet", "--data", str(synthetic_root),
-                                "--out", str(run), *SEG])
+    again = runner.invoke(
+        app, ["train", "seg", "-c", "seg_s2_unet", "--data", str(synthetic_root), "--out", str(run), *SEG]
+    )
     assert "already holds a run" in str(again.exception)  # never overwrites a run silently
     res = invoke("evaluate", "seg", "--run", run, "--data", synthetic_root, "--side", "test", "--out", tmp_path / "ev")
     assert res.exit_code == 0, res.output
@@ -44,11 +52,36 @@ def test_seg_train_evaluate_segment(synthetic_root, tmp_path):
 
 def test_cls_train_evaluate(synthetic_root, tmp_path):
     run = tmp_path / "cls"
-    res = invoke("train", "cls", "-c", "cls_s2_deepconvnet", "--data", synthetic_root, "--out", run,
-                 "train.epochs=1", "data.num_workers=0", "data.cache_dir=null")
+    res = invoke(
+        "train",
+        "cls",
+        "-c",
+        "cls_s2_deepconvnet",
+        "--data",
+        synthetic_root,
+        "--out",
+        run,
+        "train.epochs=1",
+        "data.num_workers=0",
+        "data.cache_dir=null",
+    )
     assert res.exit_code == 0, res.output
-    res = invoke("evaluate", "cls", "--run", run, "--run", run, "--data", synthetic_root, "--side", "test",
-                 "--n-boot", "20", "--out", tmp_path / "ev")
+    res = invoke(
+        "evaluate",
+        "cls",
+        "--run",
+        run,
+        "--run",
+        run,
+        "--data",
+        synthetic_root,
+        "--side",
+        "test",
+        "--n-boot",
+        "20",
+        "--out",
+        tmp_path / "ev",
+    )
     assert res.exit_code == 0, res.output
     assert "balanced_accuracy" in json.loads((tmp_path / "ev" / "metrics.json").read_text())
     wrong = runner.invoke(app, ["train", "seg", "-c", "cls_s2_deepconvnet", "--out", str(tmp_path / "x")])
@@ -56,11 +89,22 @@ def test_cls_train_evaluate(synthetic_root, tmp_path):
 
 
 def test_reproduce_leakage_writes_table(synthetic_root, tmp_path):
-    res = invoke("reproduce", "leakage", "--data", synthetic_root, "--out", tmp_path / "leak",
-                 "train.epochs=1", "data.num_workers=0", "data.cache_dir=null")
+    res = invoke(
+        "reproduce",
+        "leakage",
+        "--data",
+        synthetic_root,
+        "--out",
+        tmp_path / "leak",
+        "train.epochs=1",
+        "data.num_workers=0",
+        "data.cache_dir=null",
+    )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(tmp_path / "leak" / "leakage.csv")
     assert len(table) == 3 and table["test_accuracy"].notna().all()
     leaky_meta = pd.read_csv(tmp_path / "leak" / "leaky_data" / "HAM10000_metadata.csv")
     assert leaky_meta["image_id"].str.contains("__copy").all()
-    assert (leaky_meta["dx"] == "df").sum() == 52 * (pd.read_csv(synthetic_root / "HAM10000_metadata.csv")["dx"] == "df").sum()
+    assert (leaky_meta["dx"] == "df").sum() == 52 * (
+        pd.read_csv(synthetic_root / "HAM10000_metadata.csv")["dx"] == "df"
+    ).sum()

@@ -1,7 +1,12 @@
 """The `dermkit` command line: a thin typer layer over the library.
 
-Every command calls library functions and nothing else; a :class:`~dermkit.errors.DermkitError`
-becomes a one-paragraph error message and exit code 2 instead of a traceback.
+Every command calls library functions and nothing else. Exit codes (what scripts and CI see):
+
+* 0: success;
+* 1: the command ran and found problems (``data check`` errors, unreadable images, a leaking split);
+* 2: usage errors (unknown command, missing option, bad value: click's usage message) and
+  :class:`~dermkit.errors.DermkitError` (a one-paragraph ``error:`` line instead of a traceback);
+* 130: interrupted (Ctrl-C), with one line on standard error.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from dermkit.errors import DermkitError
 console = Console()  # results go to standard output
 err_console = Console(stderr=True)  # errors to standard error
 
+EXIT_PROBLEMS = 1  # ran, found problems
+EXIT_USAGE = 2  # usage or configuration error (click uses 2 for usage errors too)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+
 app = typer.Typer(
     name="dermkit",
     help="Dermoscopic skin-lesion segmentation and classification: data, training, evaluation.",
@@ -26,30 +35,52 @@ app = typer.Typer(
 )
 
 
+class Interrupted(Exception):
+    """Ctrl-C in a command that knows how to continue; the message says how (e.g. ``--resume RUN``)."""
+
+
+def _error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def run_app(args: list[str] | None = None) -> int:
+    """Run the app on ``args`` (default ``sys.argv[1:]``) and return its exit code, printing errors.
+
+    Typer runs in standalone mode, so click itself prints usage errors (exit 2) and turns
+    ``typer.Exit(n)`` and Ctrl-C (130) into :class:`SystemExit`; domain errors pass through to here.
+    """
+    try:
+        app(args=args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_PROBLEMS)
+    except DermkitError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except Interrupted as exc:
+        err_console.print(f"interrupted: {exc}", highlight=False, soft_wrap=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # raised outside a command's invocation
+        code = EXIT_INTERRUPTED
+    else:
+        code = 0
+    if code == EXIT_INTERRUPTED:
+        err_console.print("interrupted")
+    return code
+
+
 def main() -> None:
-    """Entry point: run the app, turning domain errors into clean messages."""
+    """Entry point: run the app and exit with its code, domain errors turned into clean messages."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Run folders log INFO to their train.log; the console shows warnings and errors only
     # (progress bars and epoch lines are printed by the trainer itself).
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.WARNING)
     try:
-        app(standalone_mode=False)
-    except DermkitError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        code = run_app()
+    except KeyboardInterrupt:  # between commands' own handlers, e.g. while printing
+        err_console.print("interrupted")
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
 
 
 # Command modules register themselves on `app`; imported last because they import `app`.

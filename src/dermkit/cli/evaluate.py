@@ -1,27 +1,90 @@
-"""`dermkit evaluate seg|cls` and `dermkit segment`: apply trained runs to data."""
+"""`dermkit evaluate seg|cls` and `dermkit segment`: apply trained runs to data.
+
+Outputs never land among the inputs: an output folder inside (or equal to, or containing) the data
+folder or the images is refused, existing masks are kept unless ``--overwrite``, and all of this is
+checked before any model is run.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from tqdm.auto import tqdm
 
 from dermkit.cli import app, console
+from dermkit.cli._common import CacheDirOption, OverwriteOption, collect_images
+
+if TYPE_CHECKING:
+    from dermkit.inference import LoadedRun
 
 evaluate_app = typer.Typer(help="Score a trained run on a data set.", no_args_is_help=True)
 app.add_typer(evaluate_app, name="evaluate")
 
+MASK_NAME = "{stem}_segmentation.png"  # the ISIC ground-truth naming, so outputs can be scored as they are
+
+RunOption = Annotated[Path, typer.Option("--run", help="Run folder of a segmentation training.")]
+DataOption = Annotated[Path, typer.Option("--data", help="Data set folder (any supported layout).")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Output folder, outside DATA (default RUN/eval-<DATA name>).")
+]
+LayoutOption = Annotated[str, typer.Option("--layout", help="Reader to use; 'auto' detects it.")]
+SideOption = Annotated[
+    str, typer.Option("--side", help="'all' images, or 'test'/'val' of the run's split (same data only).")
+]
+TtaOption = Annotated[
+    bool | None, typer.Option("--tta/--no-tta", help="Flip test-time augmentation (default: the run's setting).")
+]
+
+
+def with_cache_dir(run: LoadedRun, cache_dir: str | None) -> LoadedRun:
+    """``run`` with the preprocessing cache this machine should use for it.
+
+    ``--cache-dir`` wins; otherwise the default (``auto``) unless the run was trained with its cache
+    off. The run's recorded folder is not reused: it belongs to the machine (and the working folder,
+    for old runs' relative ``.cache/dermkit``) where it was trained.
+    """
+    from dermkit.config import default_cache_dir, resolve_cache_dir
+
+    if cache_dir is not None:
+        folder = resolve_cache_dir(cache_dir)
+    else:
+        folder = None if run.cfg.data.cache_dir is None else str(default_cache_dir())
+    data = run.cfg.data.model_copy(update={"cache_dir": folder})
+    return dataclasses.replace(run, cfg=run.cfg.model_copy(update={"data": data}))
+
+
+def prepare_eval_dir(out: Path | None, run: Path, data: Path) -> Path:
+    """``--out``, or RUN/eval-<DATA folder name>: refused inside DATA, created and proven writable.
+
+    The default is only created inside an existing RUN (a mistyped RUN is named by ``load_run``,
+    instead of appearing as a new folder).
+    """
+    from dermkit.files import check_output_location, prepare_output_dir
+
+    target = out or run / f"eval-{Path(data).resolve().name}"
+    if out is None and not run.is_dir():
+        return check_output_location(target, [data])
+    return prepare_output_dir(target, [data])
+
 
 @evaluate_app.command("seg")
 def evaluate_seg(
-    run: Path = typer.Option(..., help="Run folder of a segmentation training."),
-    data: Path = typer.Option(..., help="Data set folder with lesion masks (any supported layout)."),
-    out: Path = typer.Option(None, help="Output folder (default RUN/eval-<data folder name>)."),
-    layout: str = typer.Option("auto", help="Reader to use; 'auto' detects it."),
-    side: str = typer.Option("all", help="'all' images, or 'test'/'val' of the run's split (same data only)."),
-    tta: bool = typer.Option(None, help="Flip test-time augmentation (default: the run's setting)."),
-    postprocess: bool = typer.Option(None, help="Keep the largest lesion and fill holes (default: the run's)."),
+    run: RunOption,
+    data: DataOption,
+    out: OutOption = None,
+    layout: LayoutOption = "auto",
+    side: SideOption = "all",
+    tta: TtaOption = None,
+    postprocess: Annotated[
+        bool | None,
+        typer.Option(
+            "--postprocess/--no-postprocess", help="Keep the largest lesion and fill holes (default: the run's)."
+        ),
+    ] = None,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """ISIC-style metrics (Jaccard, thresholded Jaccard, Dice, ...), per-image CSV, worst-case gallery."""
     from dermkit.data.readers import load_table
@@ -29,13 +92,13 @@ def evaluate_seg(
     from dermkit.evaluation.segmentation import evaluate_segmentation
     from dermkit.inference import load_run
 
-    loaded = load_run(run)
+    target = prepare_eval_dir(out, run, data)  # before loading anything
+    loaded = with_cache_dir(load_run(run), cache_dir)
     table = load_table(data, layout=layout)
     indices = None
     if side != "all":
         split = load_split(run / "split.csv", table)
         indices = side_indices(table, split, side)
-    target = out or run / f"eval-{Path(data).resolve().name}"
     metrics = evaluate_segmentation(loaded, table, target, indices=indices, tta=tta, postprocess=postprocess)
     console.print_json(data=metrics)
     console.print(f"metrics, per-image table and worst-case gallery in {target}")
@@ -43,36 +106,43 @@ def evaluate_seg(
 
 @app.command("segment")
 def segment(
-    run: Path = typer.Argument(..., help="Run folder of a segmentation training."),
-    images: list[Path] = typer.Argument(..., help="Image files or folders."),
-    out: Path = typer.Option(..., help="Folder for ISIC-format masks (<id>_segmentation.png, 0/255)."),
-    tta: bool = typer.Option(None, help="Flip test-time augmentation (default: the run's setting)."),
+    run: Annotated[Path, typer.Argument(help="Run folder of a segmentation training.")],
+    images: Annotated[list[Path], typer.Argument(help="Image files or folders (masks in folders are skipped).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder for ISIC-format masks (<id>_segmentation.png, 0/255), outside the images' folders."
+        ),
+    ],
+    tta: TtaOption = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
-    """Write one lesion mask per image, at the image's original size, in the ISIC format."""
-    from dermkit.errors import DataError
-    from dermkit.imageio import IMAGE_SUFFIXES, ImageError, read_image, write_mask
+    """Write one lesion mask per image, at the image's original size, in the ISIC format.
+
+    Checked before any work: OUT is outside the images' folders; no two images write one mask (a/x.jpg, b/x.png).
+
+    Existing masks are kept unless --overwrite; unreadable images are listed (exit code 1).
+    """
+    from dermkit.files import check_no_overwrite, check_output_location, prepare_output_dir, unique_output_names
+    from dermkit.imageio import ImageError, read_image, write_mask
     from dermkit.inference import load_run, predict_mask
 
-    files: list[Path] = []
-    for item in images:
-        if item.is_dir():
-            files += sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
-                            and not p.stem.endswith("_segmentation"))
-        elif item.exists():
-            files.append(item)
-        else:
-            raise DataError(f"{item}: no such file or folder")
-    if not files:
-        raise DataError("no image files found in " + ", ".join(map(str, images)))
+    files = collect_images(images)
+    targets = [out / MASK_NAME.format(stem=path.stem) for path in files]
+    inputs = [*images, *files]  # the folders given and every image's own folder
+    check_output_location(out, inputs)
+    unique_output_names(files, targets)
+    check_no_overwrite(targets, overwrite)
     loaded = load_run(run)
+    prepare_output_dir(out, inputs)
     failed = []
-    for path in tqdm(files, desc="segmenting", unit="img"):
+    for path, target in tqdm(zip(files, targets, strict=True), total=len(files), desc="segmenting", unit="img"):
         try:
             mask = predict_mask(loaded, read_image(path), tta=tta)
         except ImageError as exc:
             failed.append(str(exc))
             continue
-        write_mask(out / f"{path.stem}_segmentation.png", mask)
+        write_mask(target, mask)
     console.print(f"wrote {len(files) - len(failed)} masks to {out}")
     if failed:
         console.print(f"[red]{len(failed)} images could not be read:[/]")
@@ -83,14 +153,27 @@ def segment(
 
 @evaluate_app.command("cls")
 def evaluate_cls(
-    run: list[Path] = typer.Option(..., help="Classification run folder; repeat for an ensemble."),
-    data: Path = typer.Option(..., help="Labelled data set folder (any supported layout)."),
-    out: Path = typer.Option(None, help="Output folder (default FIRST_RUN/eval-<data folder name>)."),
-    layout: str = typer.Option("auto", help="Reader to use; 'auto' detects it."),
-    side: str = typer.Option("all", help="'all' images, or 'test'/'val' of the first run's split (same data only)."),
-    tta: bool = typer.Option(None, help="Test-time augmentation (default: the run's setting)."),
-    calibrate: bool = typer.Option(True, help="Apply the validation-fitted calibration (temperature, class bias, metadata expert) and decision thresholds."),
-    n_boot: int = typer.Option(1000, help="Bootstrap resamples (of lesions) for 95% intervals."),
+    run: Annotated[list[Path], typer.Option("--run", help="Classification run folder; repeat for an ensemble.")],
+    data: DataOption,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder, outside DATA (default FIRST_RUN/eval-<DATA name>).")
+    ] = None,
+    layout: LayoutOption = "auto",
+    side: Annotated[
+        str, typer.Option(help="'all' images, or 'test'/'val' of the first run's split (same data only).")
+    ] = "all",
+    tta: Annotated[
+        bool | None, typer.Option("--tta/--no-tta", help="Test-time augmentation (default: the run's setting).")
+    ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            help="Apply the validation-fitted calibration (temperature, class bias, metadata expert) and decision "
+            "thresholds."
+        ),
+    ] = True,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples (of lesions) for 95% intervals.")] = 1000,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Accuracy, BMA, per-class table, AUC, confusion matrix, ROC, calibration, ISIC CSV."""
     from dermkit.data.readers import load_table
@@ -98,12 +181,12 @@ def evaluate_cls(
     from dermkit.evaluation.classification import evaluate_classification
     from dermkit.inference import load_run
 
-    runs = [load_run(r) for r in run]
+    target = prepare_eval_dir(out, run[0], data)  # before loading anything
+    runs = [with_cache_dir(load_run(r), cache_dir) for r in run]
     table = load_table(data, layout=layout)
     indices = None
     if side != "all":
         indices = side_indices(table, load_split(run[0] / "split.csv", table), side)
-    target = out or run[0] / f"eval-{Path(data).resolve().name}"
     metrics = evaluate_classification(runs, table, target, indices=indices, tta=tta, calibrate=calibrate, n_boot=n_boot)
     console.print_json(data=metrics)
     console.print(f"metrics, per-class table, confusion matrix, ROC and reliability plots in {target}")

@@ -3,52 +3,69 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from tqdm.auto import tqdm
 
 from dermkit.cli import app, console
-from dermkit.cli._common import parse_size
+from dermkit.cli._common import OverwriteOption, collect_images, parse_size
+
+MASK_KINDS = ("hair", "frame")  # the masks --save-masks writes, as <image>_<kind>.png beside the image
+
+
+def output_paths(src: Path, files: list[Path], out: Path, mask_kinds: tuple[str, ...]) -> list[list[Path]]:
+    """For each file: its output image (relative path under SRC kept, as .png), then its masks."""
+    paths = []
+    for path in files:
+        target = (out / (path.name if src.is_file() else path.relative_to(src))).with_suffix(".png")
+        paths.append([target, *(target.with_name(f"{target.stem}_{kind}.png") for kind in mask_kinds)])
+    return paths
 
 
 @app.command("preprocess")
 def preprocess_cmd(
-    src: Path = typer.Argument(..., help="An image file or a folder (searched recursively)."),
-    out: Path = typer.Argument(..., help="Output folder; relative paths under SRC are kept."),
-    frame: str = typer.Option("off", help="Black lens frame: off, crop or inpaint."),
-    hair: str = typer.Option("off", help="Hair removal: off, auto, sparse or dense."),
-    color_constancy: bool = typer.Option(False, help="Shades-of-grey colour constancy."),
-    size: str = typer.Option(None, help="Resize to HEIGHTxWIDTH."),
-    fit: str = typer.Option("pad", help="How to keep the aspect ratio when resizing: pad, crop or stretch."),
-    save_masks: bool = typer.Option(False, help="Also write the detected hair and frame masks."),
+    src: Annotated[Path, typer.Argument(help="An image file or a folder (searched recursively; masks are skipped).")],
+    out: Annotated[Path, typer.Argument(help="Output folder, outside SRC; relative paths under SRC are kept.")],
+    frame: Annotated[str, typer.Option(help="Black lens frame: off, crop or inpaint.")] = "off",
+    hair: Annotated[str, typer.Option(help="Hair removal: off, auto, sparse or dense.")] = "off",
+    color_constancy: Annotated[bool, typer.Option(help="Shades-of-grey colour constancy.")] = False,
+    size: Annotated[str | None, typer.Option(help="Resize to HEIGHTxWIDTH.")] = None,
+    fit: Annotated[str, typer.Option(help="How to keep the aspect ratio when resizing: pad, crop or stretch.")] = "pad",
+    save_masks: Annotated[bool, typer.Option(help="Also write the detected hair and frame masks.")] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
-    """Remove black frames and hairs, correct colour and resize; bad files are listed, not fatal."""
-    from dermkit.errors import DataError
-    from dermkit.imageio import IMAGE_SUFFIXES, ImageError, read_image, write_image, write_mask
+    """Remove black frames and hairs, correct colour and resize; unreadable files are listed (exit code 1).
+
+    Masks in SRC (*_segmentation, *_lesion, *_hair, *_frame) are left out. Checked before any work:
+
+    OUT is outside SRC; no two inputs write the same file (x.jpg, x.png); existing files need --overwrite.
+    """
+    from dermkit.files import check_no_overwrite, prepare_output_dir, unique_output_names
+    from dermkit.imageio import ImageError, read_image, write_image, write_mask
     from dermkit.preprocess.pipeline import PreprocessConfig, preprocess
 
-    config = PreprocessConfig(
-        frame=frame, hair=hair, color_constancy=color_constancy, size=parse_size(size), fit=fit
+    config = PreprocessConfig(frame=frame, hair=hair, color_constancy=color_constancy, size=parse_size(size), fit=fit)
+    files = collect_images([src])
+    kinds = tuple(k for k in MASK_KINDS if save_masks and {"hair": hair, "frame": frame}[k] != "off")
+    targets = output_paths(src, files, out, kinds)
+    unique_output_names(
+        [f for f, group in zip(files, targets, strict=True) for _ in group], [t for group in targets for t in group]
     )
-    if not src.exists():
-        raise DataError(f"{src}: no such file or folder")
-    files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise DataError(f"{src}: no image files ({', '.join(IMAGE_SUFFIXES)}) found")
+    check_no_overwrite([t for group in targets for t in group], overwrite)
+    prepare_output_dir(out, [src], what="OUT")
     failed: list[str] = []
-    for path in tqdm(files, desc="preprocessing", unit="img"):
-        rel = path.name if src.is_file() else path.relative_to(src)
+    for path, (target, *mask_targets) in tqdm(
+        zip(files, targets, strict=True), total=len(files), desc="preprocessing", unit="img"
+    ):
         try:
             result = preprocess(read_image(path), config)
         except ImageError as exc:
             failed.append(str(exc))
             continue
-        target = (out / rel).with_suffix(".png")
         write_image(target, result.image)
-        if save_masks:  # a mask is None when its step is off
-            for kind, mask in (("hair", result.hair_mask), ("frame", result.frame_mask)):
-                if mask is not None:
-                    write_mask(target.with_name(f"{target.stem}_{kind}.png"), mask)
+        for kind, mask_target in zip(kinds, mask_targets, strict=True):
+            write_mask(mask_target, getattr(result, f"{kind}_mask"))
     console.print(f"wrote {len(files) - len(failed)} images to {out}")
     if failed:
         console.print(f"[red]{len(failed)} files could not be read:[/]")

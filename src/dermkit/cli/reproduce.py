@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,14 +15,20 @@ app.add_typer(reproduce_app, name="reproduce")
 
 @reproduce_app.command("leakage")
 def leakage(
-    data: Path = typer.Option(None, help="HAM10000-layout data set (default: synthetic data, 600 images)."),
-    out: Path = typer.Option(Path("runs/reproduce-leakage"), help="Output folder."),
-    overrides: list[str] = typer.Argument(None, help="KEY=VALUE overrides of the S2 recipe, e.g. train.epochs=5"),
+    data: Annotated[
+        Path | None, typer.Option("--data", help="HAM10000-layout data set (default: synthetic data, 600 images).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder, outside DATA.")] = Path("runs/reproduce-leakage"),
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="KEY=VALUE overrides of the S2 recipe, e.g. train.epochs=5")
+    ] = None,
 ) -> None:
     """Train S2 with the paper's protocol (duplicate, then split) and lesion-grouped; compare."""
     from dermkit.data.synthetic import write_synthetic_dataset
+    from dermkit.files import prepare_output_dir
     from dermkit.reproduce.leakage import run_leakage_study
 
+    prepare_output_dir(out, [data] if data is not None else [])
     if data is None:
         data = out / "synthetic_data"
         if not (data / ".complete").exists():

@@ -1,59 +1,103 @@
-"""`dermkit train seg|cls`: train a recipe into a run folder."""
+"""`dermkit train seg|cls`: train a recipe into a run folder (``runs/<date-time>-<recipe>`` by default)."""
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from dermkit.cli import app, console
+from dermkit.cli import Interrupted, app, console
+from dermkit.cli._common import CacheDirOption
 
 train_app = typer.Typer(help="Train a segmenter or a classifier from a recipe.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
 TASK_OF = {"seg": "segmentation", "cls": "classification"}
+COMMAND_OF = {task: command for command, task in TASK_OF.items()}
 
 
-def _train(task: str, config: Path, data: Path | None, out: Path | None, resume: Path | None,
-           overrides: list[str]) -> None:
+def resume_hint(command: str, run_dir: Path) -> str:
+    """What to do after Ctrl-C: the resume command when the run has a checkpoint, else start again."""
+    if (run_dir / "checkpoints" / "last.pt").exists():
+        return f"resume with `dermkit train {command} --resume {shlex.quote(str(run_dir))}`"
+    return f"stopped before the first checkpoint; {run_dir} has nothing to resume: run the same command again"
+
+
+def _train(
+    command: str,
+    config: Path | None,
+    data: Path | None,
+    out: Path | None,
+    resume: Path | None,
+    cache_dir: str | None,
+    overrides: list[str],
+) -> None:
     from dermkit.config import load_config
     from dermkit.engine.rundir import default_run_dir
-    from dermkit.engine.trainer import fit
     from dermkit.errors import ConfigError
+    from dermkit.files import prepare_output_dir
 
     if resume is not None:
-        run_dir = resume
         config = resume / "config.yaml"
     extra = list(overrides)
+    # JSON strings are YAML strings: a path or "off" is never read as a number or a boolean.
     if data is not None:
-        extra.append(f"data.path={data}")
+        extra.append(f"data.path={json.dumps(str(data))}")
+    if cache_dir is not None:
+        extra.append(f"data.cache_dir={json.dumps(cache_dir)}")
     cfg = load_config(config, extra)
-    if cfg.task != TASK_OF[task]:
-        raise ConfigError(f"{config} is a {cfg.task} recipe; use `dermkit train {'seg' if cfg.task == 'segmentation' else 'cls'}`")
-    if resume is None:
-        run_dir = out or default_run_dir(cfg.recipe)
-        if (run_dir / "checkpoints" / "last.pt").exists():
-            raise ConfigError(f"{run_dir} already holds a run; pass --resume {run_dir} to continue it or choose another --out")
+    if cfg.task != TASK_OF[command]:
+        raise ConfigError(f"{config} is a {cfg.task} recipe; use `dermkit train {COMMAND_OF[cfg.task]}`")
+    run_dir = resume if resume is not None else (out or default_run_dir(cfg.recipe))
+    if resume is None and (run_dir / "checkpoints" / "last.pt").exists():
+        raise ConfigError(
+            f"{run_dir} already holds a run; pass --resume {run_dir} to continue it or choose another --out"
+        )
+    prepare_output_dir(
+        run_dir, [cfg.data.path] if cfg.data.path else [], what="--resume" if resume is not None else "--out"
+    )
+    from dermkit.engine.trainer import fit  # torch and the models: imported once the arguments are known good
+
     console.print(f"run folder: {run_dir}")
-    final = fit(cfg, run_dir, resume=resume is not None)
+    try:
+        final = fit(cfg, run_dir, resume=resume is not None)
+    except KeyboardInterrupt:  # the trainer saved a mid-epoch last.pt before re-raising
+        raise Interrupted(resume_hint(command, run_dir)) from None
     console.print_json(data=final)
     console.print(f"run folder: {run_dir}")
 
 
-def _command(task: str):
-    def command(
-        config: Path = typer.Option(None, "--config", "-c", help="Recipe YAML (configs/*.yaml)."),
-        data: Path = typer.Option(None, help="Data set folder (default: the recipe's, or synthetic data)."),
-        out: Path = typer.Option(None, help="Run folder (default runs/<date-time>-<recipe>)."),
-        resume: Path = typer.Option(None, help="Continue the run in this folder from its last checkpoint."),
-        overrides: list[str] = typer.Argument(None, help="KEY=VALUE overrides, e.g. train.epochs=3"),
+def _command(command: str):
+    def train(
+        config: Annotated[
+            Path | None,
+            typer.Option("--config", "-c", help="Recipe: a shipped name (see `dermkit recipes`) or a YAML file."),
+        ] = None,
+        data: Annotated[
+            Path | None, typer.Option("--data", help="Data set folder (default: the recipe's, or synthetic data).")
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", help="Run folder, outside the data (default ./runs/<date-time>-<recipe>)."),
+        ] = None,
+        resume: Annotated[
+            Path | None, typer.Option("--resume", help="Continue the run in this folder from its last checkpoint.")
+        ] = None,
+        cache_dir: CacheDirOption = None,
+        overrides: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE overrides, e.g. train.epochs=3")] = None,
     ) -> None:
         if config is None and resume is None:
-            raise typer.BadParameter("give --config RECIPE.yaml (or --resume RUN)")
-        _train(task, config, data, out, resume, overrides or [])
+            raise typer.BadParameter("give --config RECIPE (or --resume RUN)", param_hint="--config")
+        _train(command, config, data, out, resume, cache_dir, overrides or [])
 
-    command.__doc__ = f"Train a {TASK_OF[task]} recipe; writes config, split, log, curves, checkpoints, metrics."
-    return command
+    train.__doc__ = (
+        f"Train a {TASK_OF[command]} recipe; writes config, split, log, curves, checkpoints, metrics. "
+        f"Ctrl-C stops it (exit code 130) with the command that resumes it."
+    )
+    return train
 
 
 train_app.command("seg")(_command("seg"))
