@@ -62,8 +62,9 @@ def test_lesion_mask_is_inside_the_image(label: str) -> None:
 
 def test_hair_truth_is_exact() -> None:
     for seed, density in [(0, "sparse"), (1, "dense"), (2, "dense")]:
-        s = synthesize_image(np.random.default_rng(seed), "mel", size=(96, 128), hair=True, frame=seed == 2,
-                             hair_density=density)
+        s = synthesize_image(
+            np.random.default_rng(seed), "mel", size=(96, 128), hair=True, frame=seed == 2, hair_density=density
+        )
         hair = s.hair_mask.astype(bool)
         assert hair.any()
         # Outside hairs the two images are identical; on hairs the image is strictly darker.
@@ -121,25 +122,31 @@ def test_colour_alone_does_not_separate_the_classes() -> None:
 # ----------------------------------------------------------------------------- invalid arguments
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(label="melanoma"), "unknown label 'melanoma'"),
-    (dict(label="nv", size=(8, 8)), "size must be at least"),
-    (dict(label="nv", hair_density="thick"), "hair_density"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(label="melanoma"), "unknown label 'melanoma'"),
+        (dict(label="nv", size=(8, 8)), "size must be at least"),
+        (dict(label="nv", hair_density="thick"), "hair_density"),
+    ],
+)
 def test_synthesize_image_rejects_bad_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         synthesize_image(np.random.default_rng(0), **kwargs)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(n=0), "n must be an integer >= 1"),
-    (dict(n=-3), "n must be an integer >= 1"),
-    (dict(n=10, balance="uniform"), "unknown balance 'uniform'"),
-    (dict(n=10, hair_prob=1.5), "hair_prob"),
-    (dict(n=10, lookalike=-0.1), "lookalike"),
-    (dict(n=10, images_per_lesion=0.5), "images_per_lesion"),
-    (dict(n=10, size=(4, 100)), "size must be at least"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n=0), "n must be an integer >= 1"),
+        (dict(n=-3), "n must be an integer >= 1"),
+        (dict(n=10, balance="uniform"), "unknown balance 'uniform'"),
+        (dict(n=10, hair_prob=1.5), "hair_prob"),
+        (dict(n=10, lookalike=-0.1), "lookalike"),
+        (dict(n=10, images_per_lesion=0.5), "images_per_lesion"),
+        (dict(n=10, size=(4, 100)), "size must be at least"),
+    ],
+)
 def test_write_rejects_bad_arguments(tmp_path: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         write_synthetic_dataset(tmp_path / "out", **kwargs)
@@ -210,9 +217,11 @@ def test_files_decode_with_matching_sizes(synthetic_root: Path) -> None:
         image_id = row["image_id"]
         image = read_image(synthetic_root / "HAM10000_images" / f"{image_id}.jpg")
         assert image.shape == (64, 64, 3)
-        for path in (synthetic_root / "HAM10000_segmentations_lesion_tschandl" / f"{image_id}_segmentation.png",
-                     synthetic_root / "synthetic_truth" / f"{image_id}_hair.png",
-                     synthetic_root / "synthetic_truth" / f"{image_id}_frame.png"):
+        for path in (
+            synthetic_root / "HAM10000_segmentations_lesion_tschandl" / f"{image_id}_segmentation.png",
+            synthetic_root / "synthetic_truth" / f"{image_id}_hair.png",
+            synthetic_root / "synthetic_truth" / f"{image_id}_frame.png",
+        ):
             assert set(np.unique(read_mask_raw(path))) <= {0, 255}
             read_mask(path, expected_hw=(64, 64))
         lesion = read_mask(synthetic_root / "HAM10000_segmentations_lesion_tschandl" / f"{image_id}_segmentation.png")
@@ -263,8 +272,10 @@ def test_views_of_a_lesion_differ_but_resemble_each_other(tmp_path: Path) -> Non
 def test_metadata_correlates_with_class() -> None:
     # The data set's plan (no images drawn) gives the metadata of 2,800 lesions in milliseconds.
     plan = plan_lesions(2800, seed=0, balance="balanced", images_per_lesion=1.0)
-    rows = [{"dx": p.label, "age": "" if math.isnan(p.age) else str(p.age), "sex": p.sex,
-             "localization": p.site} for p in plan]
+    rows = [
+        {"dx": p.label, "age": "" if math.isnan(p.age) else str(p.age), "sex": p.sex, "localization": p.site}
+        for p in plan
+    ]
     ages = {c: [float(r["age"]) for r in rows if r["dx"] == c and r["age"]] for c in HAM10000_CLASSES}
     assert np.mean(ages["nv"]) + 12 < min(np.mean(ages["bcc"]), np.mean(ages["akiec"]))
     face = {c: np.mean([r["localization"] == "face" for r in rows if r["dx"] == c]) for c in HAM10000_CLASSES}
@@ -300,9 +311,12 @@ def test_lookalike_images_are_drawn_in_the_other_class_style(tmp_path: Path) -> 
     truth = read_rows(every, "synthetic_truth/appearance.csv")
     assert all(r["appearance"] in LOOKALIKES[r["dx"]] for r in truth)
     assert read_rows(plain) == read_rows(every)  # the labels and metadata do not change
-    differ = [r["image_id"] for r in truth
-              if (plain / "HAM10000_images" / f"{r['image_id']}.jpg").read_bytes()
-              != (every / "HAM10000_images" / f"{r['image_id']}.jpg").read_bytes()]
+    differ = [
+        r["image_id"]
+        for r in truth
+        if (plain / "HAM10000_images" / f"{r['image_id']}.jpg").read_bytes()
+        != (every / "HAM10000_images" / f"{r['image_id']}.jpg").read_bytes()
+    ]
     assert len(differ) == len(truth)
 
 

@@ -91,9 +91,7 @@ def test_focal_down_weights_easy_images():
     # an easy image (p_t ~ 0.98) loses far more of its loss than a hard one (p_t ~ 0.12)
     logits = torch.tensor([[4.0, 0.0], [-2.0, 0.0]])
     targets = torch.tensor([0, 0])
-    ratio = focal_loss(logits, targets, reduction="none") / cross_entropy(
-        logits, targets, reduction="none"
-    )
+    ratio = focal_loss(logits, targets, reduction="none") / cross_entropy(logits, targets, reduction="none")
     assert ratio[0] < 1e-3 and ratio[1] > 0.75
 
 

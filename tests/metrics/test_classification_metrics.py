@@ -282,9 +282,7 @@ def test_binary_scores_match_sklearn(seed, ties):
     for k in range(4):
         positive, score = y == k, proba[:, k]
         assert binary_auc(positive, score) == pytest.approx(skm.roc_auc_score(positive, score))
-        assert average_precision(positive, score) == pytest.approx(
-            skm.average_precision_score(positive, score)
-        )
+        assert average_precision(positive, score) == pytest.approx(skm.average_precision_score(positive, score))
         fpr, tpr, thr = skm.roc_curve(positive, score, drop_intermediate=False)
         roc = roc_points(positive, score)
         np.testing.assert_allclose(roc["fpr"], fpr)

@@ -38,9 +38,7 @@ ISIC = tuple(ISIC_TASK3_COLUMNS)  # MEL, NV, BCC, AKIEC, BKL, DF, VASC
 HAM_COUNTS = np.array([327, 514, 1099, 115, 1113, 6705, 142])
 
 
-def make_case(
-    n: int, seed: int, drop: str | None = None
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+def make_case(n: int, seed: int, drop: str | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """HAM10000-imbalanced labels (HAM indices) and informative softmax probabilities."""
     rng = np.random.default_rng(seed)
     prior = HAM_COUNTS / HAM_COUNTS.sum()

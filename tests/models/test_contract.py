@@ -21,11 +21,12 @@ from dermkit.models import (
 SMALL: dict[str, tuple[dict, int]] = {
     "cnn_s1": ({"input_size": (32, 32), "filters": (4, 8, 8)}, 32),
     "deepconvnet_s2": ({}, 28),
-    "softattention_s4": ({"backbone": "test_efficientnet", "pretrained": False, "metadata_hidden": 8,
-                          "num_heads": 2}, 64),
+    "softattention_s4": (
+        {"backbone": "test_efficientnet", "pretrained": False, "metadata_hidden": 8, "num_heads": 2},
+        64,
+    ),
     "hybrid_densenet_s5": ({"backbone": "test_resnet", "pretrained": False, "metadata_hidden": 8}, 32),
-    "hybrid_resnetv2_attention_s5": ({"backbone": "test_efficientnet", "pretrained": False,
-                                      "metadata_hidden": 8}, 32),
+    "hybrid_resnetv2_attention_s5": ({"backbone": "test_efficientnet", "pretrained": False, "metadata_hidden": 8}, 32),
     "timm_classifier": ({"model_name": "test_resnet", "pretrained": False, "metadata_hidden": 8}, 32),
     "effnetlite0_meta": ({"pretrained": False, "metadata_hidden": 8}, 32),
 }

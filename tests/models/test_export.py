@@ -30,8 +30,14 @@ def meta_classifier():
 
 def attention_classifier():
     torch.manual_seed(0)
-    model = create_model("softattention_s4", backbone="test_efficientnet", pretrained=False, num_heads=2,
-                         use_metadata=True, metadata_hidden=8).eval()
+    model = create_model(
+        "softattention_s4",
+        backbone="test_efficientnet",
+        pretrained=False,
+        num_heads=2,
+        use_metadata=True,
+        metadata_hidden=8,
+    ).eval()
     return model, torch.randn(2, 3, 64, 64), torch.rand(2, METADATA_DIM)
 
 

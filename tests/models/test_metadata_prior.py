@@ -10,13 +10,20 @@ import pytest
 from dermkit.data.metadata import METADATA_DIM, encode_metadata
 from dermkit.data.records import SITES, Metadata
 from dermkit.models.classification.metadata_prior import (
-    AGE_BINS, fit_metadata_prior, metadata_features, metadata_log_proba,
+    AGE_BINS,
+    fit_metadata_prior,
+    metadata_features,
+    metadata_log_proba,
 )
 
 
 def encoded(ages, sites):
-    return np.stack([encode_metadata(Metadata(image_id="i", lesion_id="l", age=a, sex="female", site=s))
-                     for a, s in zip(ages, sites)])
+    return np.stack(
+        [
+            encode_metadata(Metadata(image_id="i", lesion_id="l", age=a, sex="female", site=s))
+            for a, s in zip(ages, sites, strict=True)
+        ]
+    )
 
 
 def test_features_bin_known_ages_only():
@@ -30,7 +37,9 @@ def test_fitted_expert_learns_a_non_monotone_age_and_site_signal():
     rng = np.random.default_rng(0)
     n = 900
     labels = rng.integers(0, 3, n)
-    ages = np.where(labels == 0, rng.uniform(20, 35, n), np.where(labels == 1, rng.uniform(60, 80, n), rng.uniform(40, 55, n)))
+    ages = np.where(
+        labels == 0, rng.uniform(20, 35, n), np.where(labels == 1, rng.uniform(60, 80, n), rng.uniform(40, 55, n))
+    )
     sites = [SITES[1] if y == 2 else SITES[2] for y in labels]
     prior = json.loads(json.dumps(fit_metadata_prior(encoded(ages, sites), labels, 3)))  # JSON round trip
     logp = metadata_log_proba(prior, encoded(ages, sites))
@@ -56,7 +65,7 @@ def test_bad_input_is_a_clear_error():
 def test_decade_ages_fall_in_their_own_bin():
     ages = [float(a) for a in range(0, 100, 10)]
     x = metadata_features(encoded(ages, [SITES[0]] * len(ages)))
-    assert x[:, :AGE_BINS + 1].argmax(1).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # 70 is not in the 60s
+    assert x[:, : AGE_BINS + 1].argmax(1).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # 70 is not in the 60s
 
 
 def test_absent_class_stays_below_present_ones_with_two_classes():

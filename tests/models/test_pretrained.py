@@ -31,9 +31,9 @@ def imagenet_lite0() -> torch.nn.Module:
 def synthetic_image() -> torch.Tensor:
     """A smooth colour gradient in the [-1, 1] range the weights expect, (1, 3, 224, 224)."""
     ramp = torch.linspace(-1, 1, 224)
-    return torch.stack(
-        [ramp[None, :].expand(224, 224), ramp[:, None].expand(224, 224), ramp[None] * ramp[:, None]]
-    )[None]
+    return torch.stack([ramp[None, :].expand(224, 224), ramp[:, None].expand(224, 224), ramp[None] * ramp[:, None]])[
+        None
+    ]
 
 
 def test_declared_cfg_matches_timm():
@@ -180,9 +180,7 @@ def test_generic_path_uses_cached_weights_without_network(monkeypatch, tmp_path,
     torch.save(imagenet_lite0.state_dict(), checkpoints / url.rsplit("/", 1)[-1])
 
     # the ".in1k" tag takes the generic timm path instead of the offline shortcut
-    model = create_model(
-        "smp_unet", encoder="tu-tf_efficientnet_lite0.in1k", decoder_channels=(16, 8, 8, 8, 8)
-    )
+    model = create_model("smp_unet", encoder="tu-tf_efficientnet_lite0.in1k", decoder_channels=(16, 8, 8, 8, 8))
     reference = imagenet_lite0.state_dict()
     for key, value in model.net.encoder.model.state_dict().items():
         if not key.endswith("num_batches_tracked"):

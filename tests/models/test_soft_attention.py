@@ -83,9 +83,7 @@ def test_normalized_attention_is_in_unit_interval_with_max_one():
 
 def test_classifier_gamma_gets_gradient_and_map_is_at_stride_16():
     torch.manual_seed(0)
-    model = create_model(
-        "softattention_s4", backbone="test_efficientnet", pretrained=False, num_heads=4
-    )
+    model = create_model("softattention_s4", backbone="test_efficientnet", pretrained=False, num_heads=4)
     out = model(torch.randn(2, 3, 64, 64))
     assert out.attention.shape == (2, 1, 4, 4)
     torch.testing.assert_close(out.attention.amax(dim=(2, 3)), torch.ones(2, 1))

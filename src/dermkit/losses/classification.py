@@ -58,8 +58,7 @@ def _check(logits: Tensor, targets: Tensor, reduction: str) -> None:
     num_classes = logits.shape[1]
     if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= num_classes):
         raise ValueError(
-            f"targets must be in [0, {num_classes}); got range "
-            f"[{int(targets.min())}, {int(targets.max())}]"
+            f"targets must be in [0, {num_classes}); got range [{int(targets.min())}, {int(targets.max())}]"
         )
     check_reduction(reduction)
 
@@ -71,8 +70,7 @@ def _as_weights(class_weights: ClassWeights, logits: Tensor) -> Tensor | None:
     w = torch.as_tensor(class_weights).to(device=logits.device, dtype=logits.dtype)
     if w.shape != (logits.shape[1],):
         raise ValueError(
-            f"class_weights must have one value per class, shape ({logits.shape[1]},); "
-            f"got {tuple(w.shape)}"
+            f"class_weights must have one value per class, shape ({logits.shape[1]},); got {tuple(w.shape)}"
         )
     if bool((w < 0).any()):
         raise ValueError(f"class_weights must be non-negative; got {w.tolist()}")
@@ -150,8 +148,6 @@ def focal_loss(
     return reduce(w_t * per_image, reduction)
 
 
-
-
 # --- thin modules: options only ---------------------------------------------------------------
 
 
@@ -174,9 +170,7 @@ class CrossEntropyLoss(nn.Module):
         self.reduction = reduction
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        return cross_entropy(
-            logits, targets, self.class_weights, self.label_smoothing, self.reduction
-        )
+        return cross_entropy(logits, targets, self.class_weights, self.label_smoothing, self.reduction)
 
 
 @LOSSES.register("focal", task="classification")

@@ -220,9 +220,7 @@ class BCEDiceLoss(nn.Module):
         self.reduction = reduction
 
     def forward(self, logits: Tensor, targets: Tensor) -> Tensor:
-        return bce_dice_loss(
-            logits, targets, self.bce_weight, self.dice_weight, self.smooth, self.reduction
-        )
+        return bce_dice_loss(logits, targets, self.bce_weight, self.dice_weight, self.smooth, self.reduction)
 
 
 @LOSSES.register("weighted_dice", task="segmentation")

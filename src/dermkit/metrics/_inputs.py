@@ -23,9 +23,7 @@ def as_labels(y: ArrayLike, role: str, num_classes: int | None = None) -> NDArra
             raise ValueError(f"{role} must hold integer class indices; got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if num_classes is not None and arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-        raise ValueError(
-            f"{role} must be in [0, {num_classes}); got range [{arr.min()}, {arr.max()}]"
-        )
+        raise ValueError(f"{role} must be in [0, {num_classes}); got range [{arr.min()}, {arr.max()}]")
     return arr
 
 

@@ -41,9 +41,7 @@ def bootstrap_ci(
     t = np.asarray(y_true)
     p = np.asarray(proba)
     if p.shape[0] != t.shape[0]:
-        raise ValueError(
-            f"y_true and proba must have the same length; got {t.shape[0]} and {p.shape[0]}"
-        )
+        raise ValueError(f"y_true and proba must have the same length; got {t.shape[0]} and {p.shape[0]}")
     if t.shape[0] == 0:
         raise ValueError("no images to resample")
     if not 0.0 < alpha < 1.0:

@@ -42,9 +42,7 @@ def _as_numpy(x: ArrayLike) -> NDArray[np.float64]:
     return np.asarray(x, dtype=np.float64)
 
 
-def _check(
-    scores: ArrayLike, y_true: ArrayLike, role: str
-) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+def _check(scores: ArrayLike, y_true: ArrayLike, role: str) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     s = _as_numpy(scores)
     y = _as_numpy(y_true)
     if s.ndim != 2:
@@ -81,8 +79,11 @@ def calibration_bins(proba: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> p
         acc = np.bincount(index, weights=correct.astype(float), minlength=n_bins) / count
     return pd.DataFrame(
         {
-            "lower": edges[:-1], "upper": edges[1:], "count": count,
-            "confidence": conf, "accuracy": acc,
+            "lower": edges[:-1],
+            "upper": edges[1:],
+            "count": count,
+            "confidence": conf,
+            "accuracy": acc,
         }  # fmt: skip
     )
 
@@ -143,9 +144,7 @@ def fit_temperature(logits: ArrayLike, y_true: ArrayLike) -> float:
         return float(np.mean(logsumexp(beta * z, axis=1) - beta * z_true))
 
     low, high = TEMPERATURE_BOUNDS
-    result = minimize_scalar(
-        nll, bounds=(1 / high, 1 / low), method="bounded", options={"xatol": 1e-9}
-    )
+    result = minimize_scalar(nll, bounds=(1 / high, 1 / low), method="bounded", options={"xatol": 1e-9})
     return float(1.0 / result.x)
 
 
@@ -165,7 +164,10 @@ PRIOR_WEIGHT_BOUNDS = (0.0, 10.0)
 
 
 def fit_logit_fusion(
-    logits: ArrayLike, y_true: ArrayLike, prior_log_proba: ArrayLike | None = None, bias: bool = True,
+    logits: ArrayLike,
+    y_true: ArrayLike,
+    prior_log_proba: ArrayLike | None = None,
+    bias: bool = True,
 ) -> tuple[float, NDArray[np.float64] | None, float | None]:
     """``(T, b, w)`` minimising the NLL of ``softmax(logits / T + w * prior_log_proba + b)``.
 

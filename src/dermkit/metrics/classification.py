@@ -70,9 +70,7 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int) -> 
     p = as_labels(y_pred, "y_pred", num_classes)
     if t.shape != p.shape:
         raise ValueError(f"y_true and y_pred must have the same length; got {t.size} and {p.size}")
-    return np.bincount(t * num_classes + p, minlength=num_classes**2).reshape(
-        num_classes, num_classes
-    )
+    return np.bincount(t * num_classes + p, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:
@@ -93,9 +91,7 @@ def per_class_recall(cm: NDArray[np.int64]) -> NDArray[np.float64]:
         return np.where(support > 0, np.diag(cm) / support, np.nan)
 
 
-def balanced_accuracy(
-    y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None
-) -> float:
+def balanced_accuracy(y_true: ArrayLike, y_pred: ArrayLike, num_classes: int | None = None) -> float:
     """Balanced multiclass accuracy: mean per-class recall over classes present in ``y_true``.
 
     A class with no true image has no recall (0 / 0). Counting it as 0 would punish a model
@@ -262,18 +258,23 @@ def per_class_table(
         auc = per_class_auc(y_true, p)
     table = pd.DataFrame(
         {
-            "TP": tp, "FP": fp, "FN": fn, "TN": tn, "support": support,
-            "precision": precision, "recall": recall, "specificity": specificity,
-            "F1": f1, "AUC": auc,
+            "TP": tp,
+            "FP": fp,
+            "FN": fn,
+            "TN": tn,
+            "support": support,
+            "precision": precision,
+            "recall": recall,
+            "specificity": specificity,
+            "F1": f1,
+            "AUC": auc,
         },  # fmt: skip
         index=pd.Index(list(classes), name="class"),
     )
     rates = list(TABLE_COLUMNS[5:])
     totals = table[["TP", "FP", "FN", "TN", "support"]].sum()
     macro = table[rates].mean(axis="index", skipna=True)
-    weighted = pd.Series(
-        {name: _weighted_mean(table[name].to_numpy(), support) for name in rates}
-    )
+    weighted = pd.Series({name: _weighted_mean(table[name].to_numpy(), support) for name in rates})
     averages = pd.DataFrame([pd.concat([totals, macro]), pd.concat([totals, weighted])])
     averages.index = pd.Index(list(AVERAGE_ROWS), name="class")
     result = pd.concat([table, averages[list(TABLE_COLUMNS)]])

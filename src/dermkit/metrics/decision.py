@@ -16,9 +16,7 @@ from dermkit.metrics.classification import balanced_accuracy
 DEFAULT_THRESHOLD_GRID: NDArray[np.float64] = np.geomspace(1 / 16, 16, 33)  # ratios 2^(k/4)
 
 
-def predict_with_thresholds(
-    proba: ArrayLike, thresholds: ArrayLike | None = None
-) -> NDArray[np.int64]:
+def predict_with_thresholds(proba: ArrayLike, thresholds: ArrayLike | None = None) -> NDArray[np.int64]:
     """Class decisions ``argmax_c proba[:, c] / thresholds[c]``.
 
     A threshold is a per-class divisor: lowering ``thresholds[c]`` makes class ``c`` win more

@@ -19,9 +19,7 @@ ISIC_TASK3_COLUMNS: dict[str, str] = {
 }  # fmt: skip
 
 
-def write_isic_task3_csv(
-    path: str | Path, image_ids: Sequence[str], proba: ArrayLike, classes: Sequence[str]
-) -> Path:
+def write_isic_task3_csv(path: str | Path, image_ids: Sequence[str], proba: ArrayLike, classes: Sequence[str]) -> Path:
     """Write an ISIC 2018 Task 3 submission: ``image, MEL, NV, BCC, AKIEC, BKL, DF, VASC``.
 
     Args:
@@ -38,9 +36,7 @@ def write_isic_task3_csv(
     names = list(classes)
     expected = sorted(ISIC_TASK3_COLUMNS.values())
     if sorted(names) != expected or p.shape[1] != len(names):
-        raise ValueError(
-            f"classes must be the 7 Task 3 classes {expected} (any order); got {names}"
-        )
+        raise ValueError(f"classes must be the 7 Task 3 classes {expected} (any order); got {names}")
     if np.any((p < 0) | (p > 1)):
         raise ValueError("probabilities must be in [0, 1] (the scorer rejects others)")
     ids = [str(i).removesuffix(".jpg") for i in image_ids]

@@ -18,9 +18,7 @@ from dermkit.metrics.calibration import calibration_bins, expected_calibration_e
 from dermkit.metrics.classification import per_class_auc, roc_points
 
 
-def roc_curves(
-    y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str]
-) -> dict[str, pd.DataFrame]:
+def roc_curves(y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str]) -> dict[str, pd.DataFrame]:
     """One-vs-rest ROC points per class, for plotting.
 
     Returns:
@@ -39,9 +37,7 @@ def roc_curves(
     return curves
 
 
-def plot_confusion_matrix(
-    cm: ArrayLike, classes: Sequence[str], path: str | Path, normalize: bool = True
-) -> Path:
+def plot_confusion_matrix(cm: ArrayLike, classes: Sequence[str], path: str | Path, normalize: bool = True) -> Path:
     """Save a confusion-matrix heat map (PNG); rows = truth, normalised per row by default."""
     from matplotlib.figure import Figure
 
@@ -91,9 +87,7 @@ def plot_roc(y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str], path: 
     return path
 
 
-def reliability_diagram(
-    proba: ArrayLike, y_true: ArrayLike, path: str | Path, n_bins: int = 15
-) -> Path:
+def reliability_diagram(proba: ArrayLike, y_true: ArrayLike, path: str | Path, n_bins: int = 15) -> Path:
     """Save a reliability diagram (accuracy vs confidence per bin, with the ECE) as PNG."""
     from matplotlib.figure import Figure
 

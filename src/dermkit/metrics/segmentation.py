@@ -165,9 +165,7 @@ def precision(pred: ArrayLike, truth: ArrayLike) -> float:
     return precision_from_counts(confusion(pred, truth))
 
 
-def threshold_jaccard(
-    values: ArrayLike, threshold: float = ISIC_JACCARD_THRESHOLD
-) -> NDArray[np.float64]:
+def threshold_jaccard(values: ArrayLike, threshold: float = ISIC_JACCARD_THRESHOLD) -> NDArray[np.float64]:
     """ISIC 2018 thresholded Jaccard: per-image values below ``threshold`` become 0.
 
     Args:
@@ -239,8 +237,7 @@ def score_masks(
     n = len(image_ids)
     if not (len(preds) == len(truths) == n):
         raise ValueError(
-            f"preds, truths and image_ids must have the same length; got {len(preds)}, "
-            f"{len(truths)} and {n}"
+            f"preds, truths and image_ids must have the same length; got {len(preds)}, {len(truths)} and {n}"
         )
     if n == 0:
         raise ValueError("no images to score")
@@ -310,9 +307,7 @@ def batch_stats(logits: Tensor, targets: Tensor, threshold: float = 0.5) -> Batc
     if logits.ndim != 4 or logits.shape[1] != 1:
         raise ValueError(f"logits must have shape (B, 1, H, W); got {tuple(logits.shape)}")
     if targets.shape != logits.shape:
-        raise ValueError(
-            f"targets must have the logits' shape {tuple(logits.shape)}; got {tuple(targets.shape)}"
-        )
+        raise ValueError(f"targets must have the logits' shape {tuple(logits.shape)}; got {tuple(targets.shape)}")
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be in (0, 1); got {threshold}")
     pred = torch.sigmoid(logits.float()) > threshold  # (B, 1, H, W)

@@ -135,8 +135,10 @@ def _what_would_work(model: nn.Module, name: str, size: tuple[int, int]) -> str:
     exact = getattr(model, "exact_input_size", None)
     if exact is not None:
         h, w = (int(v) for v in exact)
-        return (f"The model was built for exactly {h}x{w}: set data.preprocess.size to [{h}, {w}] "
-                f"or model.kwargs.input_size to [{size[0]}, {size[1]}].")
+        return (
+            f"The model was built for exactly {h}x{w}: set data.preprocess.size to [{h}, {w}] "
+            f"or model.kwargs.input_size to [{size[0]}, {size[1]}]."
+        )
     low = int(getattr(model, "min_input_size", 1))
     stride = int(getattr(model, "input_stride", 1))
     h, w = (max(v, low) for v in size)

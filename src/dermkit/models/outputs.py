@@ -52,15 +52,12 @@ class ClassificationOutput:
 
     def __post_init__(self) -> None:
         if self.class_logits.ndim != 2:
-            raise ValueError(
-                f"class_logits must have shape (B, C); got {tuple(self.class_logits.shape)}"
-            )
+            raise ValueError(f"class_logits must have shape (B, C); got {tuple(self.class_logits.shape)}")
         if self.attention is not None:
             shape = tuple(self.attention.shape)
             if self.attention.ndim != 4 or shape[1] != 1 or shape[0] != self.class_logits.shape[0]:
                 raise ValueError(
-                    f"attention must have shape (B, 1, h, w) with B={self.class_logits.shape[0]}; "
-                    f"got {shape}"
+                    f"attention must have shape (B, 1, h, w) with B={self.class_logits.shape[0]}; got {shape}"
                 )
 
 

@@ -110,9 +110,7 @@ def get_pretrained_cfg(name: str) -> PretrainedCfg:
     if name not in PRETRAINED_CFGS:
         close = difflib.get_close_matches(name, list(PRETRAINED_CFGS), n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"unknown pretrained weights {name!r}.{hint} Known: {', '.join(PRETRAINED_CFGS)}."
-        )
+        raise ConfigError(f"unknown pretrained weights {name!r}.{hint} Known: {', '.join(PRETRAINED_CFGS)}.")
     return PRETRAINED_CFGS[name]
 
 
@@ -165,8 +163,7 @@ def efficientnet_lite0_timm_state_dict() -> dict[str, Tensor]:
     target = [(k, v) for k, v in reference.state_dict().items() if not _is_counter(k)]
     if len(source) != len(target):
         raise ConfigError(
-            f"{cfg.name}: expected {len(target)} tensors for timm {cfg.architecture}; "
-            f"got {len(source)} in {path}"
+            f"{cfg.name}: expected {len(target)} tensors for timm {cfg.architecture}; got {len(source)} in {path}"
         )
     mapped: dict[str, Tensor] = {}
     for i, ((src_key, src), (dst_key, dst)) in enumerate(zip(source, target, strict=True)):

@@ -21,7 +21,7 @@ def _paint_nv(rng: np.random.Generator, d: np.ndarray, skin: np.ndarray) -> tupl
     hw = d.shape
     base = between(rng, (190, 125, 105), (120, 68, 58), 10)
     col = np.broadcast_to(base, (*hw, 3)).astype(np.float32)
-    col = col * (1 - 0.14 * smoothstep(1 - d))[..., None]            # darker centre
+    col = col * (1 - 0.14 * smoothstep(1 - d))[..., None]  # darker centre
     col = col * (1 + 0.04 * noise(rng, hw, 6))[..., None]
     net = network(rng, hw, rng.uniform(28, 40), 0.45) * rng.uniform(0.0, 0.3)
     col = mix(col, base * 0.62, net)
@@ -134,6 +134,11 @@ def _paint_vasc(rng: np.random.Generator, d: np.ndarray, skin: np.ndarray) -> tu
 
 
 PAINTERS: dict[str, Painter] = {
-    "akiec": _paint_akiec, "bcc": _paint_bcc, "bkl": _paint_bkl, "df": _paint_df,
-    "mel": _paint_mel, "nv": _paint_nv, "vasc": _paint_vasc,
+    "akiec": _paint_akiec,
+    "bcc": _paint_bcc,
+    "bkl": _paint_bkl,
+    "df": _paint_df,
+    "mel": _paint_mel,
+    "nv": _paint_nv,
+    "vasc": _paint_vasc,
 }

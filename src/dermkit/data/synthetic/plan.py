@@ -17,7 +17,13 @@ from dermkit.data.synthetic.metadata import sample_metadata
 
 #: Images per class in HAM10000 (10,015 images), the "ham10000" class mix.
 HAM10000_COUNTS: dict[str, int] = {
-    "akiec": 327, "bcc": 514, "bkl": 1099, "df": 115, "mel": 1113, "nv": 6705, "vasc": 142,
+    "akiec": 327,
+    "bcc": 514,
+    "bkl": 1099,
+    "df": 115,
+    "mel": 1113,
+    "nv": 6705,
+    "vasc": 142,
 }
 
 BALANCES: tuple[str, ...] = ("ham10000", "balanced")
@@ -27,11 +33,11 @@ BALANCES: tuple[str, ...] = ("ham10000", "balanced")
 class PlannedLesion:
     """One lesion of the plan: its class, look, views and patient, before any pixel is drawn."""
 
-    index: int          # 0-based, also the seed stream of the lesion
+    index: int  # 0-based, also the seed stream of the lesion
     label: str
-    appearance: str     # the class whose style draws it: ``label`` unless it is a look-alike
+    appearance: str  # the class whose style draws it: ``label`` unless it is a look-alike
     n_images: int
-    first_image: int    # 1-based number of its first image
+    first_image: int  # 1-based number of its first image
     age: float
     sex: str
     site: str
@@ -78,8 +84,9 @@ def _appearance(rng: np.random.Generator, label: str, lookalike: float) -> str:
     return label
 
 
-def plan_lesions(n: int, seed: int, balance: str, images_per_lesion: float,
-          lookalike: float = 0.0) -> list[PlannedLesion]:
+def plan_lesions(
+    n: int, seed: int, balance: str, images_per_lesion: float, lookalike: float = 0.0
+) -> list[PlannedLesion]:
     """Classes, lesions, images per lesion, appearance and patient metadata for the whole data set."""
     rng = np.random.default_rng([seed, 0])
     groups: list[tuple[str, int]] = []

@@ -22,10 +22,19 @@ from dermkit.data.synthetic.texture import bezier_points, mix, network, noise, s
 HAIR_DENSITIES: tuple[str, ...] = ("sparse", "dense")
 
 #: Dermoscopic skin tones, RGB: light pink to tan (calibrated on HAM10000 backgrounds).
-_SKIN_TONES: np.ndarray = np.array([
-    [222, 178, 182], [210, 160, 168], [228, 180, 178], [200, 150, 155],
-    [215, 165, 166], [190, 140, 148], [226, 160, 168], [196, 146, 150],
-], dtype=np.float32)
+_SKIN_TONES: np.ndarray = np.array(
+    [
+        [222, 178, 182],
+        [210, 160, 168],
+        [228, 180, 178],
+        [200, 150, 155],
+        [215, 165, 166],
+        [190, 140, 148],
+        [226, 160, 168],
+        [196, 146, 150],
+    ],
+    dtype=np.float32,
+)
 
 #: Textures are drawn at most this many pixels on the shorter side, then upsampled (speed).
 _WORK_SIDE = 128
@@ -75,15 +84,15 @@ class Lesion:
     """Everything that stays the same across views of one lesion."""
 
     label: str
-    skin: np.ndarray              # (3,) base skin colour
-    centre: tuple[float, float]   # offset from image centre, fraction of half the shorter side
-    radius: float                 # mean radius, fraction of half the shorter side
-    aspect: float                 # minor/major axis ratio
-    angle: float                  # orientation, radians
-    harmonics: np.ndarray         # (K, 3): order, amplitude, phase of the border's Fourier terms
-    lobes: np.ndarray             # (L, 3): dx, dy, radius of vascular lobules (empty otherwise)
+    skin: np.ndarray  # (3,) base skin colour
+    centre: tuple[float, float]  # offset from image centre, fraction of half the shorter side
+    radius: float  # mean radius, fraction of half the shorter side
+    aspect: float  # minor/major axis ratio
+    angle: float  # orientation, radians
+    harmonics: np.ndarray  # (K, 3): order, amplitude, phase of the border's Fourier terms
+    lobes: np.ndarray  # (L, 3): dx, dy, radius of vascular lobules (empty otherwise)
     softness: float
-    gain: np.ndarray              # (3,) camera white balance
+    gain: np.ndarray  # (3,) camera white balance
     texture_seed: int
 
 
@@ -108,16 +117,25 @@ def sample_lesion(rng: np.random.Generator, label: str) -> Lesion:
         lobes = np.stack([np.cos(ang) * dist, np.sin(ang) * dist, rng.uniform(0.35, 0.6, k) * radius], 1)
         lobes = lobes.astype(np.float32)
     # Keep the whole lesion inside the image, with a margin for the view shift.
-    extent = radius * (1 + amps.sum()) if label != "vasc" else float(
-        (np.hypot(lobes[:, 0], lobes[:, 1]) + lobes[:, 2]).max())
+    extent = (
+        radius * (1 + amps.sum())
+        if label != "vasc"
+        else float((np.hypot(lobes[:, 0], lobes[:, 1]) + lobes[:, 2]).max())
+    )
     scale = min(1.0, 0.95 / extent)
     room = max(0.0, 1.0 - extent * scale)
     centre = tuple(rng.uniform(-1, 1, 2) * min(room, 0.15))
     skin = _SKIN_TONES[rng.integers(len(_SKIN_TONES))] * rng.uniform(0.9, 1.06) + rng.normal(0, 3, 3)
     return Lesion(
-        label=label, skin=np.clip(skin, 90, 250).astype(np.float32), centre=centre,
-        radius=radius * scale, aspect=rng.uniform(*style.aspect), angle=rng.uniform(0, np.pi),
-        harmonics=harmonics, lobes=lobes * scale, softness=rng.uniform(*style.softness),
+        label=label,
+        skin=np.clip(skin, 90, 250).astype(np.float32),
+        centre=centre,
+        radius=radius * scale,
+        aspect=rng.uniform(*style.aspect),
+        angle=rng.uniform(0, np.pi),
+        harmonics=harmonics,
+        lobes=lobes * scale,
+        softness=rng.uniform(*style.softness),
         gain=(rng.normal(1.0, 0.04) + rng.normal(0.0, 0.015, 3)).astype(np.float32),
         texture_seed=int(rng.integers(2**31)),
     )
@@ -225,9 +243,16 @@ def _draw_hairs(rng: np.random.Generator, hw: tuple[int, int], density: str) -> 
     return layer
 
 
-def render_view(lesion: Lesion, hw: tuple[int, int], rng: np.random.Generator, perturb: bool,
-                 hair: bool, frame: bool, hair_density: str,
-                 scene: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+def render_view(
+    lesion: Lesion,
+    hw: tuple[int, int],
+    rng: np.random.Generator,
+    perturb: bool,
+    hair: bool,
+    frame: bool,
+    hair_density: str,
+    scene: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, ...]:
     """One photograph of ``lesion``: (image, hair_free, lesion_mask, hair_mask, frame_mask)."""
     colour, lesion_mask = scene if scene is not None else render_scene(lesion, hw)
     if perturb:
@@ -247,8 +272,14 @@ def render_view(lesion: Lesion, hw: tuple[int, int], rng: np.random.Generator, p
     return image, hair_free, lesion_mask, hair_mask, frame_mask
 
 
-def synthesize_image(rng: np.random.Generator, label: str, size: tuple[int, int] = (256, 256),
-                     hair: bool = False, frame: bool = False, hair_density: str = "sparse") -> SynthImage:
+def synthesize_image(
+    rng: np.random.Generator,
+    label: str,
+    size: tuple[int, int] = (256, 256),
+    hair: bool = False,
+    frame: bool = False,
+    hair_density: str = "sparse",
+) -> SynthImage:
     """Draw one synthetic dermoscopy image of class ``label`` with its exact masks.
 
     Args:
@@ -266,5 +297,6 @@ def synthesize_image(rng: np.random.Generator, label: str, size: tuple[int, int]
     lesion = sample_lesion(rng, label)
     age, sex, site = sample_metadata(rng, label)
     image, hair_free, lesion_mask, hair_mask, frame_mask = render_view(
-        lesion, hw, rng, perturb=False, hair=hair, frame=frame, hair_density=hair_density)
+        lesion, hw, rng, perturb=False, hair=hair, frame=frame, hair_density=hair_density
+    )
     return SynthImage(image, hair_free, lesion_mask, hair_mask, frame_mask, label, age, sex, site)

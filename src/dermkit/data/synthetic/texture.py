@@ -58,7 +58,7 @@ def bezier_points(rng: np.random.Generator, p0: np.ndarray, length: float, bend:
     p2 = p0 + direction * length
     p1 = (p0 + p2) / 2 + np.array([-direction[1], direction[0]]) * length * bend * rng.uniform(-1, 1)
     t = np.linspace(0, 1, n)[:, None]
-    pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2
+    pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
     return np.round(pts).astype(np.int32)
 
 
@@ -67,8 +67,9 @@ def network(rng: np.random.Generator, hw: tuple[int, int], cells: float, width: 
     return smoothstep(1 - np.abs(noise(rng, hw, cells)) / width)
 
 
-def dot_layer(rng: np.random.Generator, hw: tuple[int, int], d: np.ndarray, count: int, radius: float,
-          where: tuple[float, float]) -> np.ndarray:
+def dot_layer(
+    rng: np.random.Generator, hw: tuple[int, int], d: np.ndarray, count: int, radius: float, where: tuple[float, float]
+) -> np.ndarray:
     """(H, W) float32 {0, 1}: ``count`` filled circles (radius in px) at lesion depths ``where``."""
     layer = np.zeros(hw, np.uint8)
     ys, xs = np.nonzero((d > where[0]) & (d < where[1]))

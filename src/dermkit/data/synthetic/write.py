@@ -30,10 +30,19 @@ MASK_DIR = "HAM10000_segmentations_lesion_tschandl"
 TRUTH_DIR = "synthetic_truth"
 
 
-def write_synthetic_dataset(out: str | Path, n: int, seed: int = 0, size: tuple[int, int] = (150, 200),
-                            balance: str = "ham10000", hair_prob: float = 0.3, frame_prob: float = 0.2,
-                            images_per_lesion: float = 1.35, lookalike: float = DEFAULT_LOOKALIKE,
-                            progress: bool = False, workers: int = 1) -> Path:
+def write_synthetic_dataset(
+    out: str | Path,
+    n: int,
+    seed: int = 0,
+    size: tuple[int, int] = (150, 200),
+    balance: str = "ham10000",
+    hair_prob: float = 0.3,
+    frame_prob: float = 0.2,
+    images_per_lesion: float = 1.35,
+    lookalike: float = DEFAULT_LOOKALIKE,
+    progress: bool = False,
+    workers: int = 1,
+) -> Path:
     """Write a synthetic dermoscopy data set in the HAM10000 layout and return ``out``.
 
     Layout: ``HAM10000_metadata.csv``, ``HAM10000_images/SYN_*.jpg`` (JPEG q95),
@@ -75,14 +84,26 @@ def write_synthetic_dataset(out: str | Path, n: int, seed: int = 0, size: tuple[
         (root / sub).mkdir(parents=True, exist_ok=True)
     plan = plan_lesions(int(n), seed, balance, images_per_lesion, lookalike)
     _write_metadata(root / "HAM10000_metadata.csv", plan)
-    _write_truth_notes(root / TRUTH_DIR, plan, dict(
-        n=int(n), seed=seed, size=list(hw), balance=balance, hair_prob=hair_prob, frame_prob=frame_prob,
-        images_per_lesion=images_per_lesion, lookalike=lookalike))
+    _write_truth_notes(
+        root / TRUTH_DIR,
+        plan,
+        dict(
+            n=int(n),
+            seed=seed,
+            size=list(hw),
+            balance=balance,
+            hair_prob=hair_prob,
+            frame_prob=frame_prob,
+            images_per_lesion=images_per_lesion,
+            lookalike=lookalike,
+        ),
+    )
 
     jobs = [(lesion, seed, hw, hair_prob, frame_prob, str(root)) for lesion in plan]
     bar = None
     if progress:
         from tqdm import tqdm
+
         bar = tqdm(total=int(n), desc="synthetic images", unit="img")
     if workers == 1:
         done = map(_write_lesion, jobs)
@@ -95,8 +116,9 @@ def write_synthetic_dataset(out: str | Path, n: int, seed: int = 0, size: tuple[
     return root
 
 
-def _views(lesion: PlannedLesion, seed: int, hw: tuple[int, int], hair_prob: float,
-           frame_prob: float) -> Iterator[tuple[str, tuple[np.ndarray, ...]]]:
+def _views(
+    lesion: PlannedLesion, seed: int, hw: tuple[int, int], hair_prob: float, frame_prob: float
+) -> Iterator[tuple[str, tuple[np.ndarray, ...]]]:
     """(image_id, rendered view) for every image of a planned lesion."""
     spec = sample_lesion(np.random.default_rng([seed, 2, lesion.index]), lesion.appearance)
     scene = render_scene(spec, hw)
@@ -105,8 +127,10 @@ def _views(lesion: PlannedLesion, seed: int, hw: tuple[int, int], hair_prob: flo
         hair = bool(rng.random() < hair_prob)
         density = "dense" if rng.random() < 0.25 else "sparse"
         frame = bool(rng.random() < frame_prob)
-        yield image_id, render_view(spec, hw, rng, perturb=k > 0, hair=hair, frame=frame,
-                                     hair_density=density, scene=scene)
+        yield (
+            image_id,
+            render_view(spec, hw, rng, perturb=k > 0, hair=hair, frame=frame, hair_density=density, scene=scene),
+        )
 
 
 def _write_lesion(job: tuple[PlannedLesion, int, tuple[int, int], float, float, str]) -> int:
@@ -138,8 +162,17 @@ def _write_metadata(path: Path, plan: list[PlannedLesion]) -> None:
         writer.writerow(METADATA_COLUMNS)
         for lesion in plan:
             for image_id in lesion.image_ids():
-                writer.writerow([lesion.lesion_id, image_id, lesion.label, "synthetic",
-                                 _format_age(lesion.age), lesion.sex, lesion.site])
+                writer.writerow(
+                    [
+                        lesion.lesion_id,
+                        image_id,
+                        lesion.label,
+                        "synthetic",
+                        _format_age(lesion.age),
+                        lesion.sex,
+                        lesion.site,
+                    ]
+                )
 
 
 def _write_truth_notes(folder: Path, plan: list[PlannedLesion], args: dict) -> None:
@@ -147,7 +180,9 @@ def _write_truth_notes(folder: Path, plan: list[PlannedLesion], args: dict) -> N
         "Exact ground truth of the synthetic generator: <image_id>_hair.png marks hair pixels and "
         "<image_id>_frame.png the black lens-frame pixels (0/255); lesion masks are in "
         f"../{MASK_DIR}; appearance.csv names the class whose style drew each image (it differs "
-        "from dx for look-alike lesions).\n", encoding="utf-8")
+        "from dx for look-alike lesions).\n",
+        encoding="utf-8",
+    )
     with open(folder / "appearance.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(("image_id", "dx", "appearance"))

@@ -106,14 +106,10 @@ BACKBONES: Mapping[str, BackboneSpec] = MappingProxyType(
         "efficientnet_lite0": BackboneSpec(
             OFFLINE_TIMM_NAME, "blocks 5-6 (192/320-ch IRs), conv_head to 1280: 112 ch kept"
         ),
-        "densenet121": BackboneSpec(
-            "densenet121", "transition3, denseblock4 and norm5: 1024 ch kept"
-        ),
+        "densenet121": BackboneSpec("densenet121", "transition3, denseblock4 and norm5: 1024 ch kept"),
         # Keras ResNet50V2 is pre-activation with batch norm: timm resnetv2_50 (BiT's
         # resnetv2_50x1_bit uses group norm and weight standardisation instead)
-        "resnet50v2": BackboneSpec(
-            "resnetv2_50", "stages.3 (3 blocks) and the final norm: 1024 ch kept"
-        ),
+        "resnet50v2": BackboneSpec("resnetv2_50", "stages.3 (3 blocks) and the final norm: 1024 ch kept"),
         "test_efficientnet": BackboneSpec("test_efficientnet", "the stride-32 stage: 48 ch kept"),
         "test_resnet": BackboneSpec("test_resnet", "layer4: 192 ch kept"),
     }
@@ -148,9 +144,7 @@ def resolve_backbone(name: str) -> BackboneSpec:
         return BackboneSpec(name, "the last feature level (generic timm model)")
     close = difflib.get_close_matches(name, [*BACKBONES, *timm.list_models()], n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise ConfigError(
-        f"unknown backbone {name!r}.{hint} Use one of {', '.join(BACKBONES)} or a timm model name."
-    )
+    raise ConfigError(f"unknown backbone {name!r}.{hint} Use one of {', '.join(BACKBONES)} or a timm model name.")
 
 
 def create_timm_model(
@@ -190,11 +184,7 @@ def create_timm_model(
 def parameter_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
     """Modules that hold parameters directly, in definition order: the "layers" counted
     by ``freeze_first``."""
-    return [
-        (name, m)
-        for name, m in module.named_modules()
-        if next(m.parameters(recurse=False), None) is not None
-    ]
+    return [(name, m) for name, m in module.named_modules() if next(m.parameters(recurse=False), None) is not None]
 
 
 def freeze_first_layers(module: nn.Module, n: int) -> tuple[str, ...]:
@@ -209,8 +199,7 @@ def freeze_first_layers(module: nn.Module, n: int) -> tuple[str, ...]:
     layers = parameter_layers(module)
     if not 0 <= n <= len(layers):
         raise ValueError(
-            f"freeze_first must be between 0 and the backbone's {len(layers)} parameter-holding "
-            f"layers; got {n}"
+            f"freeze_first must be between 0 and the backbone's {len(layers)} parameter-holding layers; got {n}"
         )
     for _, layer in layers[:n]:
         for p in layer.parameters(recurse=False):
@@ -248,9 +237,7 @@ class Backbone(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.output == "cut":  # (B, C, H/16, W/16)
-            return self.body.forward_intermediates(
-                x, indices=[self.out_index], intermediates_only=True
-            )[0]
+            return self.body.forward_intermediates(x, indices=[self.out_index], intermediates_only=True)[0]
         if self.output == "final":  # (B, C, H/32, W/32)
             return self.body.forward_features(x)
         return self.body(x)  # (B, C) pooled
@@ -293,9 +280,7 @@ def build_backbone(
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}; got {output!r}")
     spec = resolve_backbone(name)
-    body, cfg = create_timm_model(
-        spec.timm_name, pretrained, in_channels, num_classes=0, drop_rate=drop_rate
-    )
+    body, cfg = create_timm_model(spec.timm_name, pretrained, in_channels, num_classes=0, drop_rate=drop_rate)
     info = body.feature_info  # list of dicts: num_chs, reduction, module
     out_index = len(info) - 2 if output == "cut" else len(info) - 1
     if output == "cut":

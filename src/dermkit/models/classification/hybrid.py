@@ -145,9 +145,7 @@ class HybridDualPath(nn.Module):
             nn.ReLU(),
             nn.Dropout(0.3),
         )
-        self.head = MetadataFusionHead(
-            256, num_classes, use_metadata, metadata_hidden, metadata_dropout, metadata_dim
-        )
+        self.head = MetadataFusionHead(256, num_classes, use_metadata, metadata_hidden, metadata_dropout, metadata_dim)
         self.cnn_path = cnn_path
         self.input_size = size
         self.num_classes = num_classes

@@ -48,18 +48,13 @@ class MetadataFusionHead(nn.Module):
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1; got {num_classes}")
         if use_metadata and (metadata_hidden < 1 or metadata_dim < 1):
-            raise ValueError(
-                f"metadata_hidden and metadata_dim must be >= 1; got {metadata_hidden}, "
-                f"{metadata_dim}"
-            )
+            raise ValueError(f"metadata_hidden and metadata_dim must be >= 1; got {metadata_hidden}, {metadata_dim}")
         self.use_metadata = use_metadata
         self.metadata_dim = metadata_dim
         self.meta_branch: nn.Module | None = None
         fused_dim = image_dim
         if use_metadata:
-            self.meta_branch = nn.Sequential(
-                nn.Linear(metadata_dim, metadata_hidden), nn.ReLU(), nn.Dropout(dropout)
-            )
+            self.meta_branch = nn.Sequential(nn.Linear(metadata_dim, metadata_hidden), nn.ReLU(), nn.Dropout(dropout))
             fused_dim += metadata_hidden
         self.classifier = nn.Linear(fused_dim, num_classes)
 
@@ -106,8 +101,7 @@ def check_classifier_inputs(
         )
     if min(height, width) < min_size:
         raise ValueError(
-            f"{name}: images must be at least {min_size}x{min_size}; got {(height, width)}. "
-            "Resize the images."
+            f"{name}: images must be at least {min_size}x{min_size}; got {(height, width)}. Resize the images."
         )
     if not model.use_metadata:
         return  # meta, if given, is ignored: one pipeline feeds every model
@@ -120,8 +114,7 @@ def check_classifier_inputs(
     expected = (image.shape[0], model.metadata_dim)
     if meta.ndim != 2 or tuple(meta.shape) != expected:
         raise ValueError(
-            f"{name}: expected meta of shape {expected} (one metadata vector per image); "
-            f"got {tuple(meta.shape)}"
+            f"{name}: expected meta of shape {expected} (one metadata vector per image); got {tuple(meta.shape)}"
         )
     if not meta.is_floating_point():
         raise ValueError(f"{name}: meta must be a float tensor; got dtype {meta.dtype}")

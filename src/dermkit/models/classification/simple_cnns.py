@@ -55,9 +55,7 @@ def _check_sizes(in_channels: int, input_size: Sequence[int], min_size: int) -> 
         raise ValueError(f"in_channels must be 1 or 3; got {in_channels}")
     size = tuple(int(s) for s in input_size)
     if len(size) != 2 or min(size) < min_size:
-        raise ValueError(
-            f"input_size must be (H, W) with H, W >= {min_size}; got {tuple(input_size)}"
-        )
+        raise ValueError(f"input_size must be (H, W) with H, W >= {min_size}; got {tuple(input_size)}")
     return size  # type: ignore[return-value]
 
 
@@ -202,9 +200,7 @@ def build_deepconvnet_s2(
     )
 
 
-@register_model(
-    task="classification", default_cfg={"input_size": (3, 224, 224), "paper": "S1"}
-)
+@register_model(task="classification", default_cfg={"input_size": (3, 224, 224), "paper": "S1"})
 def cnn_s1(**kwargs: Any) -> FlattenCNN:
     """S1 custom CNN: 3 x (2 x conv3x3 + max-pool), dense 64-64-16-16, 224x224 input."""
     return build_cnn_s1(**kwargs)

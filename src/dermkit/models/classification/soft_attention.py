@@ -59,9 +59,7 @@ class SoftAttentionOutput(NamedTuple):
     maps: Tensor
 
 
-def soft_attention(
-    t: Tensor, weight: Tensor, bias: Tensor | None, gamma: Tensor
-) -> SoftAttentionOutput:
+def soft_attention(t: Tensor, weight: Tensor, bias: Tensor | None, gamma: Tensor) -> SoftAttentionOutput:
     """Functional soft attention.
 
     Args:
@@ -77,8 +75,7 @@ def soft_attention(
     kernel = weight.flatten(1, 2) if weight.ndim == 5 else weight  # (K, d, 3, 3)
     if kernel.shape[1] != channels:
         raise ValueError(
-            f"soft_attention: weight expects {kernel.shape[1]} input channels; got t of shape "
-            f"{tuple(t.shape)}"
+            f"soft_attention: weight expects {kernel.shape[1]} input channels; got t of shape {tuple(t.shape)}"
         )
     logits = F.relu(F.conv2d(t, kernel, bias, padding=1))  # (B, K, h, w)
     maps = logits.flatten(2).softmax(dim=-1).view_as(logits)  # (B, K, h, w), each sums to 1

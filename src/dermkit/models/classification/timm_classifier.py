@@ -84,10 +84,6 @@ def timm_classifier(**kwargs: Any) -> TimmClassifier:
     task="classification",
     default_cfg={"input_size": (3, 224, 224), "pretrained": "efficientnet_lite0.offline"},
 )
-def effnetlite0_meta(
-    pretrained: bool = True, use_metadata: bool = True, **kwargs: Any
-) -> TimmClassifier:
+def effnetlite0_meta(pretrained: bool = True, use_metadata: bool = True, **kwargs: Any) -> TimmClassifier:
     """EfficientNet-Lite0 (offline ImageNet weights) + metadata: the CPU default classifier."""
-    return TimmClassifier(
-        "efficientnet_lite0", pretrained=pretrained, use_metadata=use_metadata, **kwargs
-    )
+    return TimmClassifier("efficientnet_lite0", pretrained=pretrained, use_metadata=use_metadata, **kwargs)

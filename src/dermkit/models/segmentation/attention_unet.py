@@ -141,9 +141,7 @@ class AttentionUNet(nn.Module):
             prev = w
         self.pool = nn.MaxPool2d(2)
         # decoder step i: gating from widths[i+1]-channel feature, skip widths[i], out widths[i]
-        self.decoder = nn.ModuleList(
-            DecoderStep(widths[i + 1], widths[i], widths[i]) for i in reversed(range(4))
-        )
+        self.decoder = nn.ModuleList(DecoderStep(widths[i + 1], widths[i], widths[i]) for i in reversed(range(4)))
         self.head = nn.Conv2d(widths[0], 1, kernel_size=1)
 
     def forward(self, x: Tensor) -> SegmentationOutput:

@@ -43,9 +43,7 @@ def conv_bn_relu(
     """Conv (same padding) + BatchNorm + ReLU."""
     padding = dilation * (kernel_size - 1) // 2
     return nn.Sequential(
-        nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, bias=False
-        ),
+        nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation=dilation, bias=False),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
@@ -103,9 +101,7 @@ class DSConvASPP(nn.Module):
 
     input_stride = 16  # encoder output stride
 
-    def __init__(
-        self, in_channels: int = 3, base_filters: int = 32, rates: Sequence[int] = (3, 6, 9)
-    ) -> None:
+    def __init__(self, in_channels: int = 3, base_filters: int = 32, rates: Sequence[int] = (3, 6, 9)) -> None:
         super().__init__()
         if in_channels not in (1, 3):
             raise ValueError(f"in_channels must be 1 or 3; got {in_channels}")

@@ -86,8 +86,7 @@ def build_encoder_decoder(
         raise ConfigError(f"arch must be one of {sorted(ARCHITECTURES)}; got {arch!r}")
     if not encoder.startswith("tu-"):
         raise ConfigError(
-            f"encoder must be a timm universal encoder 'tu-<timm name>'; got {encoder!r}. "
-            f"Try 'tu-{encoder}'."
+            f"encoder must be a timm universal encoder 'tu-<timm name>'; got {encoder!r}. Try 'tu-{encoder}'."
         )
     if in_channels not in (1, 3):
         raise ValueError(f"in_channels must be 1 or 3; got {in_channels}")
@@ -133,14 +132,10 @@ def deeplabv3plus_effnetlite0(pretrained: bool = True, **kwargs: Any) -> Encoder
     """smp DeepLabV3+ (output stride 16, ASPP rates 6, 12, 18) on EfficientNet-Lite0 (ImageNet)."""
     # DeepLabV3+'s rates for output stride 16; smp's default (12, 24, 36) is the stride-8 set
     kwargs.setdefault("decoder_atrous_rates", (6, 12, 18))
-    return build_encoder_decoder(
-        "deeplabv3plus", OFFLINE_ENCODER, pretrained=pretrained, **kwargs
-    )
+    return build_encoder_decoder("deeplabv3plus", OFFLINE_ENCODER, pretrained=pretrained, **kwargs)
 
 
 @register_model(task="segmentation", default_cfg={"input_size": (3, 224, 224)})
-def smp_unet(
-    encoder: str = "tu-resnet34", pretrained: bool = True, **kwargs: Any
-) -> EncoderDecoder:
+def smp_unet(encoder: str = "tu-resnet34", pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
     """smp U-Net on any timm encoder ``tu-<name>``; ImageNet weights from the HF Hub."""
     return build_encoder_decoder("unet", encoder, pretrained=pretrained, **kwargs)

@@ -77,9 +77,7 @@ class UNet(nn.Module):
         self.dropout = nn.Dropout2d(dropout)
         self.pool = nn.MaxPool2d(2)
         self.bottleneck = DoubleConv(widths[3], widths[4])
-        self.decoder = nn.ModuleList(
-            UpBlock(widths[i + 1], widths[i], widths[i]) for i in reversed(range(4))
-        )
+        self.decoder = nn.ModuleList(UpBlock(widths[i + 1], widths[i], widths[i]) for i in reversed(range(4)))
         self.head = nn.Conv2d(widths[0], 1, kernel_size=1)
 
     def forward(self, x: Tensor) -> SegmentationOutput:
