@@ -25,12 +25,15 @@ def data(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-@pytest.mark.parametrize(("out", "relation"), [
-    ("data", "is the input folder"),
-    ("data/masks", "lies inside the input folder"),
-    ("data/images/deeper/still", "lies inside the input folder"),
-    (".", "contains the input folder"),
-])
+@pytest.mark.parametrize(
+    ("out", "relation"),
+    [
+        ("data", "is the input folder"),
+        ("data/masks", "lies inside the input folder"),
+        ("data/images/deeper/still", "lies inside the input folder"),
+        (".", "contains the input folder"),
+    ],
+)
 def test_output_overlapping_an_input_folder_is_refused(data, out, relation):
     with pytest.raises(DermkitError, match=relation):
         prepare_output_dir(data.parent / out, [data])
@@ -53,8 +56,10 @@ def test_symlinks_are_resolved(data, tmp_path):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "y.jpg").symlink_to(data / "images" / "x.jpg")
     # A linked image guards the link's folder and its target's folder.
-    assert input_folders([tmp_path / "elsewhere" / "y.jpg"]) == [(tmp_path / "elsewhere").resolve(),
-                                                                (data / "images").resolve()]
+    assert input_folders([tmp_path / "elsewhere" / "y.jpg"]) == [
+        (tmp_path / "elsewhere").resolve(),
+        (data / "images").resolve(),
+    ]
     with pytest.raises(DermkitError, match="is the input folder"):
         check_output_location(data / "images", [tmp_path / "elsewhere" / "y.jpg"])
 
