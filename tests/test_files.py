@@ -10,6 +10,7 @@ import pytest
 from dermkit.errors import DermkitError
 from dermkit.files import (
     check_no_overwrite,
+    check_output_dir,
     check_output_location,
     input_folders,
     prepare_output_dir,
@@ -90,6 +91,17 @@ def test_out_that_cannot_be_created_or_written_is_a_clean_error(tmp_path):
 def test_prepare_creates_the_folder_and_leaves_no_probe_file(tmp_path):
     out = prepare_output_dir(tmp_path / "a" / "b")
     assert out.is_dir() and list(out.iterdir()) == []
+
+
+def test_check_output_dir_proves_writability_and_leaves_nothing_behind(tmp_path):
+    assert check_output_dir(tmp_path / "runs" / "a" / "b") == tmp_path / "runs" / "a" / "b"
+    assert list(tmp_path.iterdir()) == []  # the trainer or the evaluation creates it later
+    (tmp_path / "kept").mkdir()
+    check_output_dir(tmp_path / "kept")
+    assert (tmp_path / "kept").is_dir() and list((tmp_path / "kept").iterdir()) == []
+    (tmp_path / "f.txt").write_text("")
+    with pytest.raises(DermkitError, match="cannot write there"):
+        check_output_dir(tmp_path / "f.txt" / "run")
 
 
 def test_colliding_output_names_are_listed():

@@ -3,7 +3,8 @@
 The guards run before any work is done, so a refused command has written nothing:
 
 * :func:`prepare_output_dir` refuses an output folder that equals, contains or lies inside an
-  input folder, an existing file given as a folder, and a folder that cannot be written to;
+  input folder, an existing file given as a folder, and a folder that cannot be written to
+  (:func:`check_output_dir` checks the same and leaves no folder behind);
 * :func:`unique_output_names` refuses inputs that would write the same output file;
 * :func:`check_no_overwrite` refuses to replace existing outputs unless ``--overwrite`` is given.
 """
@@ -104,6 +105,36 @@ def prepare_output_dir(out: str | Path, inputs: Iterable[str | Path] = (), what:
     """
     check_output_location(out, inputs, what)
     out = Path(out).expanduser()
+    _probe(out, what)
+    return out
+
+
+def check_output_dir(out: str | Path, inputs: Iterable[str | Path] = (), what: str = "--out") -> Path:
+    """Everything :func:`prepare_output_dir` checks, leaving the file system as it was.
+
+    For commands whose library code creates the folder later (a run folder, an evaluation
+    folder): a refused or failing command leaves no empty folder behind. Folders created for the
+    probe are removed again (only if still empty).
+
+    Returns:
+        ``out`` as given.
+    """
+    check_output_location(out, inputs, what)
+    out = Path(out).expanduser()
+    missing = [p for p in (out, *out.parents) if not os.path.lexists(p)]  # deepest first
+    try:
+        _probe(out, what)
+    finally:
+        for folder in missing:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (someone else is using it now) or never created
+                break
+    return out
+
+
+def _probe(out: Path, what: str) -> None:
+    """Create ``out`` and write (then delete) a temporary file in it, or raise a clean error."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -113,7 +144,6 @@ def prepare_output_dir(out: str | Path, inputs: Iterable[str | Path] = (), what:
         raise DermkitError(
             f"{what} {out}: cannot write there ({reason}); choose a folder you can write to or fix its permissions"
         ) from None
-    return out
 
 
 def unique_output_names(sources: Sequence[str | Path], targets: Sequence[str | Path]) -> None:

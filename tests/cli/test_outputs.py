@@ -155,3 +155,9 @@ def test_out_inside_the_data_folder_is_refused(run_cli, isic, command):
     res = run_cli(*(part.format(data=isic) for part in command))
     assert res.code == 2 and "input folder" in res.err, res.err  # never write into a user's data
     assert snapshot(isic) == before
+
+
+def test_a_refused_training_leaves_no_run_folder(run_cli, tmp_path):
+    res = run_cli("train", "seg", "-c", "seg_default", "--out", tmp_path / "runs" / "x", "model.name=no_such_model")
+    assert res.code == 2 and "no_such_model" in res.err
+    assert not (tmp_path / "runs").exists()  # the output check leaves nothing behind either

@@ -56,18 +56,12 @@ def with_cache_dir(run: LoadedRun, cache_dir: str | None) -> LoadedRun:
     return dataclasses.replace(run, cfg=run.cfg.model_copy(update={"data": data}))
 
 
-def prepare_eval_dir(out: Path | None, run: Path, data: Path) -> Path:
-    """``--out``, or RUN/eval-<DATA folder name>: refused inside DATA, created and proven writable.
+def check_eval_dir(out: Path | None, run: Path, data: Path) -> Path:
+    """``--out``, or RUN/eval-<DATA folder name>: refused inside DATA and proven writable (not created:
+    the evaluation creates it once the run has loaded, so a mistyped RUN leaves no new folder)."""
+    from dermkit.files import check_output_dir
 
-    The default is only created inside an existing RUN (a mistyped RUN is named by ``load_run``,
-    instead of appearing as a new folder).
-    """
-    from dermkit.files import check_output_location, prepare_output_dir
-
-    target = out or run / f"eval-{Path(data).resolve().name}"
-    if out is None and not run.is_dir():
-        return check_output_location(target, [data])
-    return prepare_output_dir(target, [data])
+    return check_output_dir(out or run / f"eval-{Path(data).resolve().name}", [data])
 
 
 @evaluate_app.command("seg")
@@ -92,7 +86,7 @@ def evaluate_seg(
     from dermkit.evaluation.segmentation import evaluate_segmentation
     from dermkit.inference import load_run
 
-    target = prepare_eval_dir(out, run, data)  # before loading anything
+    target = check_eval_dir(out, run, data)  # before loading anything
     loaded = with_cache_dir(load_run(run), cache_dir)
     table = load_table(data, layout=layout)
     indices = None
@@ -181,7 +175,7 @@ def evaluate_cls(
     from dermkit.evaluation.classification import evaluate_classification
     from dermkit.inference import load_run
 
-    target = prepare_eval_dir(out, run[0], data)  # before loading anything
+    target = check_eval_dir(out, run[0], data)  # before loading anything
     runs = [with_cache_dir(load_run(r), cache_dir) for r in run]
     table = load_table(data, layout=layout)
     indices = None

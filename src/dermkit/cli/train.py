@@ -38,7 +38,7 @@ def _train(
     from dermkit.config import load_config
     from dermkit.engine.rundir import default_run_dir
     from dermkit.errors import ConfigError
-    from dermkit.files import prepare_output_dir
+    from dermkit.files import check_output_dir
 
     if resume is not None:
         config = resume / "config.yaml"
@@ -56,7 +56,7 @@ def _train(
         raise ConfigError(
             f"{run_dir} already holds a run; pass --resume {run_dir} to continue it or choose another --out"
         )
-    prepare_output_dir(
+    check_output_dir(  # the trainer creates it, after checking the recipe
         run_dir, [cfg.data.path] if cfg.data.path else [], what="--resume" if resume is not None else "--out"
     )
     from dermkit.engine.trainer import fit  # torch and the models: imported once the arguments are known good
