@@ -21,8 +21,8 @@ from dermkit.data.transforms import AugmentConfig
 from dermkit.errors import ConfigError
 from dermkit.preprocess.pipeline import PreprocessConfig
 from dermkit.recipes import recipe_path
+from dermkit.task import Task
 
-Task = Literal["segmentation", "classification"]
 
 CACHE_ENV = "DERMKIT_CACHE"  # overrides where the cache lives (data.cache_dir: auto)
 CACHE_OFF = ("", "off", "none")  # data.cache_dir values (besides null) that disable the cache

@@ -17,11 +17,12 @@ from torch import nn
 
 from dermkit.calibration import Calibration, load_calibration
 from dermkit.checkpoint import CheckpointError, load_checkpoint
-from dermkit.config import RunConfig, Task
+from dermkit.config import RunConfig
 from dermkit.device import resolve_device
 from dermkit.errors import DermkitError
 from dermkit.models import create_model
 from dermkit.preprocess.normalize import to_model_input
+from dermkit.task import Task
 
 #: The command that trains each task, for messages.
 TRAIN_COMMAND: dict[str, str] = {"segmentation": "dermkit train seg", "classification": "dermkit train cls"}

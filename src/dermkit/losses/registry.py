@@ -13,28 +13,25 @@ Registering a name twice is an error and an unknown name gets a did-you-mean (th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, get_args
 
 from torch import nn
 
 from dermkit.errors import ConfigError
 from dermkit.registry import Registry
-
-LossTask = Literal["segmentation", "classification"]
-LOSS_TASKS: tuple[str, ...] = get_args(LossTask)
+from dermkit.task import TASKS, Task
 
 #: name -> loss factory (a module class or a preset function); info: ``task``
 LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss")
 
 
-def list_losses(task: LossTask | None = None) -> list[str]:
+def list_losses(task: Task | None = None) -> list[str]:
     """Sorted names accepted by :func:`create_loss`, optionally only those of one task.
 
     Raises:
         ValueError: ``task`` is not None, "segmentation" or "classification".
     """
-    if task is not None and task not in LOSS_TASKS:
-        raise ValueError(f"task must be None or one of {LOSS_TASKS}; got {task!r}")
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be None or one of {TASKS}; got {task!r}")
     return sorted(LOSSES.names() if task is None else LOSSES.names(task=task))
 
 

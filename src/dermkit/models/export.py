@@ -19,14 +19,11 @@ model: the model's attention map in [0, 1] where it has one, else zeros of shape
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import Tensor, nn
 
 from dermkit.models.contract import Classifier
-
-ExportTask = Literal["segmentation", "classification"]
+from dermkit.task import Task
 
 
 class ExportWrapper(nn.Module):
@@ -47,7 +44,7 @@ class ExportWrapper(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        self.task: ExportTask = "classification" if isinstance(model, Classifier) else "segmentation"
+        self.task: Task = "classification" if isinstance(model, Classifier) else "segmentation"
         uses_meta = self.task == "classification" and bool(model.use_metadata)
         self.input_names: tuple[str, ...] = ("image", "meta") if uses_meta else ("image",)
         self.output_names: tuple[str, ...] = (

@@ -25,15 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, TypeVar
 
 from torch import nn
 
 from dermkit.errors import ConfigError
 from dermkit.registry import Registry
-
-Task = Literal["segmentation", "classification"]
-TASKS: tuple[str, ...] = get_args(Task)
+from dermkit.task import TASKS, Task
 
 EntryFn = TypeVar("EntryFn", bound=Callable[..., nn.Module])
 
