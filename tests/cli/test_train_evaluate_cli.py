@@ -86,6 +86,14 @@ def test_cls_train_evaluate(synthetic_root, tmp_path):
     assert "balanced_accuracy" in json.loads((tmp_path / "ev" / "metrics.json").read_text())
     wrong = runner.invoke(app, ["train", "seg", "-c", "cls_s2_deepconvnet", "--out", str(tmp_path / "x")])
     assert "is a classification recipe; use `dermkit train cls`" in str(wrong.exception)
+    image = sorted((synthetic_root / "HAM10000_images").glob("*.jpg"))[0]
+    for args in (
+        ["segment", run, image, "--out", tmp_path / "m"],
+        ["evaluate", "seg", "--run", run, "--data", synthetic_root],
+    ):
+        wrong = runner.invoke(app, [str(a) for a in args])  # a clear error, not a shape traceback
+        assert "holds a classification run, but a segmentation run is needed" in str(wrong.exception)
+    assert not (tmp_path / "m").exists()
 
 
 def test_reproduce_leakage_writes_table(synthetic_root, tmp_path):

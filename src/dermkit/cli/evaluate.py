@@ -87,7 +87,7 @@ def evaluate_seg(
     from dermkit.inference import load_run
 
     target = check_eval_dir(out, run, data)  # before loading anything
-    loaded = with_cache_dir(load_run(run), cache_dir)
+    loaded = with_cache_dir(load_run(run, task="segmentation"), cache_dir)
     table = load_table(data, layout=layout)
     indices = None
     if side != "all":
@@ -127,7 +127,7 @@ def segment(
     check_output_location(out, inputs)
     unique_output_names(files, targets)
     check_no_overwrite(targets, overwrite)
-    loaded = load_run(run)
+    loaded = load_run(run, task="segmentation")  # a classification run: a clear error
     prepare_output_dir(out, inputs)
     failed = []
     for path, target in tqdm(zip(files, targets, strict=True), total=len(files), desc="segmenting", unit="img"):
@@ -176,7 +176,7 @@ def evaluate_cls(
     from dermkit.inference import load_run
 
     target = check_eval_dir(out, run[0], data)  # before loading anything
-    runs = [with_cache_dir(load_run(r), cache_dir) for r in run]
+    runs = [with_cache_dir(load_run(r, task="classification"), cache_dir) for r in run]
     table = load_table(data, layout=layout)
     indices = None
     if side != "all":
