@@ -15,7 +15,7 @@ SHARED = ROOT.parent / "shared" / "data"
 class BenchmarkRun:
     """A recipe trained (or reused with ``--eval-only``) on the shared HAM10000 images."""
 
-    cfg: object          # dermkit.config.RunConfig
+    cfg: object  # dermkit.config.RunConfig
     run_dir: Path
     train_minutes: float
     eval_only: bool

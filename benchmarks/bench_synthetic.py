@@ -53,8 +53,10 @@ def main() -> None:
     args = parser.parse_args()
     images_per_second(10)  # warm-up: imports, allocator, file system
     best = max(images_per_second(args.n) for _ in range(args.repeat))
-    print(f"synthetic generator, {SIZE[0]}x{SIZE[1]}, one core: {best:.1f} images/s "
-          f"({best / TARGET_IMAGES_PER_S:.2f}x the {TARGET_IMAGES_PER_S:.0f} images/s target)")
+    print(
+        f"synthetic generator, {SIZE[0]}x{SIZE[1]}, one core: {best:.1f} images/s "
+        f"({best / TARGET_IMAGES_PER_S:.2f}x the {TARGET_IMAGES_PER_S:.0f} images/s target)"
+    )
 
 
 if __name__ == "__main__":

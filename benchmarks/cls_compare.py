@@ -1,7 +1,8 @@
 """Two classification recipes on the same lesion-grouped test images: BMA and macro AUC of each and
 the paired bootstrap interval of the difference (resampling lesions). Usage::
 
-    python benchmarks/cls_compare.py RUN_A RUN_B [A2 B2 ...] [--data ../shared/data/HAM10000] [--no-calibrate-a] [--no-calibrate-b]
+    python benchmarks/cls_compare.py RUN_A RUN_B [A2 B2 ...] [--data ../shared/data/HAM10000] \
+        [--no-calibrate-a] [--no-calibrate-b]
 
 Several pairs (one per disjoint test side, ``data.split.test_fold``) are also pooled: every test
 image scored by the pair trained without it, one interval over all their lesions.
@@ -41,8 +42,9 @@ def test_sides(pairs: list[tuple[Path, Path]], table) -> list[np.ndarray]:
         test = side_indices(table, split_a, "test")
         lesions = set(table.records["lesion_id"].iloc[test].astype(str))
         if seen & lesions:
-            raise SystemExit(f"{run_a} tests lesions another pair tests: pool only disjoint test sides "
-                             "(data.split.test_fold)")
+            raise SystemExit(
+                f"{run_a} tests lesions another pair tests: pool only disjoint test sides (data.split.test_fold)"
+            )
         seen |= lesions
         sides.append(test)
     return sides
@@ -58,7 +60,7 @@ def score_pair(run_a: Path, run_b: Path, table, test: np.ndarray, calibrate: tup
             raise SystemExit(f"{run.run_dir} has classes {run.classes}; the data has {list(table.classes)}")
     y = table.label_indices()[test]
     groups = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
-    return y, groups, [decisions(run, table, test, cal) for run, cal in zip(runs, calibrate)]
+    return y, groups, [decisions(run, table, test, cal) for run, cal in zip(runs, calibrate, strict=True)]
 
 
 def pool(scored: list) -> tuple:
@@ -84,29 +86,41 @@ def main() -> None:
         raise SystemExit(f"give runs in pairs (A B per split); got {len(args.runs)} runs")
     table = load_table(args.data)
     calibrate = (not args.no_calibrate_a, not args.no_calibrate_b)
-    names = list(zip(args.runs[::2], args.runs[1::2]))
-    pairs = [score_pair(a, b, table, test, calibrate) for (a, b), test in zip(names, test_sides(names, table))]
+    names = list(zip(args.runs[::2], args.runs[1::2], strict=True))
+    pairs = [
+        score_pair(a, b, table, test, calibrate) for (a, b), test in zip(names, test_sides(names, table), strict=True)
+    ]
     n = len(table.classes)
     print("| runs | test images | lesions | BMA A | BMA B | A - B BMA [95% CI] | AUC A | AUC B | A - B AUC [95% CI] |")
     print("|---|---|---|---|---|---|---|---|---|")
-    rows = [(f"{a} vs {b}", p) for (a, b), p in zip(names, pairs)]
+    rows = [(f"{a} vs {b}", p) for (a, b), p in zip(names, pairs, strict=True)]
     if len(pairs) > 1:  # every test image scored by the models that never saw it: one pooled estimate
         rows.append((f"pooled over {len(pairs)} disjoint test sides", pool(pairs)))
     gains = []
     for name, (y, groups, ((pa, da), (pb, db))) in rows:
-        bma_gain = bootstrap_ci(y, np.stack([da, db], 1), groups,
-                                lambda t, d: balanced_accuracy(t, d[:, 0], n) - balanced_accuracy(t, d[:, 1], n))
-        auc_gain = bootstrap_ci(y, np.stack([pa, pb], 1), groups,
-                                lambda t, p: macro_auc(t, p[:, 0]) - macro_auc(t, p[:, 1]))
+        bma_gain = bootstrap_ci(
+            y,
+            np.stack([da, db], 1),
+            groups,
+            lambda t, d: balanced_accuracy(t, d[:, 0], n) - balanced_accuracy(t, d[:, 1], n),
+        )
+        auc_gain = bootstrap_ci(
+            y, np.stack([pa, pb], 1), groups, lambda t, p: macro_auc(t, p[:, 0]) - macro_auc(t, p[:, 1])
+        )
         bma = balanced_accuracy(y, da, n), balanced_accuracy(y, db, n)
         auc = macro_auc(y, pa), macro_auc(y, pb)
         gains.append((bma[0] - bma[1], auc[0] - auc[1]))
-        print(f"| {name} | {len(y)} | {len(set(groups))} | {bma[0]:.4f} | {bma[1]:.4f} | {bma[0] - bma[1]:+.4f} "
-              f"[{bma_gain[0]:+.3f}, {bma_gain[1]:+.3f}] | {auc[0]:.4f} | {auc[1]:.4f} | {auc[0] - auc[1]:+.4f} "
-              f"[{auc_gain[0]:+.3f}, {auc_gain[1]:+.3f}] |")
+        print(
+            f"| {name} | {len(y)} | {len(set(groups))} | {bma[0]:.4f} | {bma[1]:.4f} | {bma[0] - bma[1]:+.4f} "
+            f"[{bma_gain[0]:+.3f}, {bma_gain[1]:+.3f}] | {auc[0]:.4f} | {auc[1]:.4f} | {auc[0] - auc[1]:+.4f} "
+            f"[{auc_gain[0]:+.3f}, {auc_gain[1]:+.3f}] |"
+        )
     if len(pairs) > 1:
         per_pair = np.array(gains[:-1])
-        print(f"mean of the per-pair differences: BMA {per_pair[:, 0].mean():+.4f}, macro AUC {per_pair[:, 1].mean():+.4f}")
+        print(
+            f"mean of the per-pair differences: BMA {per_pair[:, 0].mean():+.4f}, "
+            f"macro AUC {per_pair[:, 1].mean():+.4f}"
+        )
 
 
 if __name__ == "__main__":

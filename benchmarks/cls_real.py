@@ -37,11 +37,15 @@ def main() -> None:
         for calibrate in (False, True):
             out = run_dir / f"eval-test-tta{int(tta)}-cal{int(calibrate)}"
             m = evaluate_classification([run], table, out, indices=test, tta=tta, calibrate=calibrate)
-            rows.append(f"| {cfg.recipe} | {tta} | {calibrate} | {m['decision']} | {m['balanced_accuracy']:.4f} | "
-                        f"{m['argmax']['balanced_accuracy']:.4f} | {m['macro_auc']:.4f} | "
-                        f"{m['accuracy']:.4f} | {m['ece']:.4f} | {m['images']} |")
+            rows.append(
+                f"| {cfg.recipe} | {tta} | {calibrate} | {m['decision']} | {m['balanced_accuracy']:.4f} | "
+                f"{m['argmax']['balanced_accuracy']:.4f} | {m['macro_auc']:.4f} | "
+                f"{m['accuracy']:.4f} | {m['ece']:.4f} | {m['images']} |"
+            )
     print(f"training minutes: {bench.train_minutes:.1f}")
-    print("| recipe | TTA | calibrated | decisions | test BMA | test BMA, argmax | macro AUC | accuracy | ECE | images |")
+    print(
+        "| recipe | TTA | calibrated | decisions | test BMA | test BMA, argmax | macro AUC | accuracy | ECE | images |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     (run_dir / "benchmark_rows.md").write_text("\n".join(rows) + f"\ntraining minutes: {bench.train_minutes:.1f}\n")

@@ -25,8 +25,10 @@ def main() -> None:
     run = load_run(run_dir)
     ph2 = evaluate_segmentation(run, load_table(SHARED / "PH2Dataset"), run_dir / "eval-PH2")
     ham_test = json.loads((run_dir / "final_metrics.json").read_text())["test"]
-    row = (f"| {cfg.recipe} | {cfg.model.name} | {bench.train_minutes:.1f} | {ham_test['dice']:.4f} | "
-           f"{ph2['jaccard']:.4f} | {ph2['threshold_jaccard']:.4f} | {ph2['dice']:.4f} |")
+    row = (
+        f"| {cfg.recipe} | {cfg.model.name} | {bench.train_minutes:.1f} | {ham_test['dice']:.4f} | "
+        f"{ph2['jaccard']:.4f} | {ph2['threshold_jaccard']:.4f} | {ph2['dice']:.4f} |"
+    )
     print("| recipe | model | train min | HAM test Dice (model res.) | PH2 Jaccard | PH2 thr. Jaccard | PH2 Dice |")
     print("|---|---|---|---|---|---|---|")
     print(row)

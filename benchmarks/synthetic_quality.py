@@ -50,17 +50,26 @@ def main() -> None:
     rows = []
     if not args.skip_seg:
         seg = fit(load_config("seg_default", [f"data.path={data}"]), out / "seg")
-        rows.append(f"| segmentation | seg_default | val Dice {seg['val']['dice']:.4f} | test Dice {seg['test']['dice']:.4f} "
-                    f"| test Jaccard {seg['test']['jaccard']:.4f} | | |")
+        rows.append(
+            f"| segmentation | seg_default | val Dice {seg['val']['dice']:.4f} | test Dice {seg['test']['dice']:.4f} "
+            f"| test Jaccard {seg['test']['jaccard']:.4f} | | |"
+        )
     table = load_table(data)
     looks = pd.read_csv(data / TRUTH_DIR / "appearance.csv", dtype=str).set_index("image_id")["appearance"]
     predictions, probas, image_ids = {}, {}, {}
     for meta in (True, False):
         run_dir = out / f"cls-meta{int(meta)}"
-        cfg = load_config("cls_default", [
-            f"data.path={data}", f"model.kwargs.use_metadata={str(meta).lower()}",
-            f"inference.metadata_prior={str(meta).lower()}", f"train.epochs={args.epochs}",
-            "data.split.val=0.2", "data.split.test=0.3"])
+        cfg = load_config(
+            "cls_default",
+            [
+                f"data.path={data}",
+                f"model.kwargs.use_metadata={str(meta).lower()}",
+                f"inference.metadata_prior={str(meta).lower()}",
+                f"train.epochs={args.epochs}",
+                "data.split.val=0.2",
+                "data.split.test=0.3",
+            ],
+        )
         fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
         test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
         m = evaluate_classification([load_run(run_dir)], table, run_dir / "eval-test", indices=test, n_boot=200)
@@ -70,13 +79,15 @@ def main() -> None:
         predictions[meta] = np.array([classes.index(c) for c in pred["predicted"]])  # the run's decisions
         probas[meta] = pred[classes].to_numpy()
         image_ids[meta] = pred["image_id"].tolist()
-        disguised = (looks.loc[pred["image_id"]].to_numpy() != pred["label"].to_numpy())
+        disguised = looks.loc[pred["image_id"]].to_numpy() != pred["label"].to_numpy()
         lookalike_acc = float((predictions[meta] == labels)[disguised].mean())
         lo, hi = m["ci95"]["balanced_accuracy"]
-        rows.append(f"| classification | cls_default, {args.epochs} epochs, metadata {'on' if meta else 'off'} | "
-                    f"test BMA {m['balanced_accuracy']:.4f} [{lo:.3f}, {hi:.3f}] | test macro AUC {m['macro_auc']:.4f} | "
-                    f"test accuracy {m['accuracy']:.4f} | look-alike accuracy {lookalike_acc:.4f} "
-                    f"({int(disguised.sum())} images) | test images {m['images']} |")
+        rows.append(
+            f"| classification | cls_default, {args.epochs} epochs, metadata {'on' if meta else 'off'} | "
+            f"test BMA {m['balanced_accuracy']:.4f} [{lo:.3f}, {hi:.3f}] | test macro AUC {m['macro_auc']:.4f} | "
+            f"test accuracy {m['accuracy']:.4f} | look-alike accuracy {lookalike_acc:.4f} "
+            f"({int(disguised.sum())} images) | test images {m['images']} |"
+        )
     if image_ids[True] != image_ids[False]:
         raise SystemExit(f"{out}: the two runs were tested on different images (an old run folder?); use a new --out")
     lesions = table.records.set_index("image_id").loc[pred["image_id"], "lesion_id"].to_numpy()
@@ -88,14 +99,20 @@ def main() -> None:
     }
     both = np.concatenate([predictions[True][:, None], predictions[False][:, None], probas[True], probas[False]], 1)
     for name, score in scores.items():
+
         def gain(t, x, score=score):
-            return score(t, x[:, 0].astype(int), x[:, 2:2 + n]) - score(t, x[:, 1].astype(int), x[:, 2 + n:])
+            return score(t, x[:, 0].astype(int), x[:, 2 : 2 + n]) - score(t, x[:, 1].astype(int), x[:, 2 + n :])
+
         lo, hi = bootstrap_ci(labels, both, lesions, gain, n_boot=2000)
-        rows.append(f"| classification | metadata gain (on - off) | test {name} {gain(labels, both):+.4f} "
-                    f"[{lo:+.3f}, {hi:+.3f}] (paired bootstrap over lesions) | | | | |")
+        rows.append(
+            f"| classification | metadata gain (on - off) | test {name} {gain(labels, both):+.4f} "
+            f"[{lo:+.3f}, {hi:+.3f}] (paired bootstrap over lesions) | | | | |"
+        )
     limits = bayes_limits()
-    rows.append(f"| classification | Bayes limits of the generator | image {limits['image']:.4f} | "
-                f"image+metadata {limits['image+metadata']:.4f} | metadata {limits['metadata']:.4f} | | |")
+    rows.append(
+        f"| classification | Bayes limits of the generator | image {limits['image']:.4f} | "
+        f"image+metadata {limits['image+metadata']:.4f} | metadata {limits['metadata']:.4f} | | |"
+    )
     print("\n".join(rows))
     (out / "rows.md").write_text("\n".join(rows) + "\n")
 

@@ -16,3 +16,17 @@ def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from dermkit.data.synthetic import write_synthetic_dataset
 
     return write_synthetic_dataset(tmp_path_factory.mktemp("synthetic"), n=70, seed=0, size=(64, 64))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory):
+    """Tests that leave ``data.cache_dir`` at ``auto`` cache under a temporary folder, not ``~/.cache``."""
+    import os
+
+    before = os.environ.get("DERMKIT_CACHE")
+    os.environ["DERMKIT_CACHE"] = str(tmp_path_factory.mktemp("dermkit-cache"))
+    yield
+    if before is None:
+        os.environ.pop("DERMKIT_CACHE", None)
+    else:
+        os.environ["DERMKIT_CACHE"] = before

@@ -11,10 +11,28 @@ from dermkit.checkpoint import Checkpoint, CheckpointError, TrainingState, load_
 
 
 def _checkpoint(training: bool = True) -> Checkpoint:
-    state = TrainingState({"state": {}, "param_groups": []}, None, {}, {"epoch": 1, "history": [{"val_dice": 0.5}]},
-                          torch.get_rng_state()) if training else None
-    return Checkpoint("segmentation", {"task": "segmentation"}, "unet_s2", {"base_filters": 4}, (),
-                      (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), {"w": torch.ones(2)}, state)
+    state = (
+        TrainingState(
+            {"state": {}, "param_groups": []},
+            None,
+            {},
+            {"epoch": 1, "history": [{"val_dice": 0.5}]},
+            torch.get_rng_state(),
+        )
+        if training
+        else None
+    )
+    return Checkpoint(
+        "segmentation",
+        {"task": "segmentation"},
+        "unet_s2",
+        {"base_filters": 4},
+        (),
+        (0.5, 0.5, 0.5),
+        (0.25, 0.25, 0.25),
+        {"w": torch.ones(2)},
+        state,
+    )
 
 
 def test_round_trip(tmp_path):
@@ -56,14 +74,17 @@ def test_a_pickle_that_would_run_code_is_refused_not_run(tmp_path):
     assert not os.path.exists(target)
 
 
-@pytest.mark.parametrize(("payload", "reason"), [
-    (torch.zeros(3), "holds a Tensor"),
-    ([1, 2], "holds a list"),
-    ({"layer.weight": torch.zeros(2)}, "no 'version' entry"),
-    ({**_checkpoint().to_payload(), "model": {"w": 3}}, "not a state dict of tensors"),
-    ({**_checkpoint().to_payload(), "version": 99}, "version 99 is not supported"),
-    ({**_checkpoint().to_payload(), "task": 5}, "'task' is a int"),
-])
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (torch.zeros(3), "holds a Tensor"),
+        ([1, 2], "holds a list"),
+        ({"layer.weight": torch.zeros(2)}, "no 'version' entry"),
+        ({**_checkpoint().to_payload(), "model": {"w": 3}}, "not a state dict of tensors"),
+        ({**_checkpoint().to_payload(), "version": 99}, "version 99 is not supported"),
+        ({**_checkpoint().to_payload(), "task": 5}, "'task' is a int"),
+    ],
+)
 def test_files_that_are_not_dermkit_checkpoints_get_clear_errors(tmp_path, payload, reason):
     torch.save(payload, tmp_path / "x.pt")
     with pytest.raises(CheckpointError, match=reason):

@@ -38,8 +38,16 @@ def test_every_recipe_names_a_registered_model_and_a_buildable_loss(recipe):
 def test_overrides_are_yaml_typed(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("task: segmentation\nmodel: {name: unet_s2}\nloss: {name: bce}\n")
-    cfg = load_config(path, ["train.epochs=3", "model.kwargs.base_filters=8", "data.path=/data/x",
-                             "augment.hflip=true", "data.preprocess.size=[64, 96]"])
+    cfg = load_config(
+        path,
+        [
+            "train.epochs=3",
+            "model.kwargs.base_filters=8",
+            "data.path=/data/x",
+            "augment.hflip=true",
+            "data.preprocess.size=[64, 96]",
+        ],
+    )
     assert cfg.train.epochs == 3 and cfg.model.kwargs == {"base_filters": 8}
     assert cfg.data.path == "/data/x" and cfg.augment.hflip is True
     assert cfg.data.preprocess.size == (64, 96)

@@ -126,8 +126,10 @@ class Calibration:
                 tta=bool(payload.get("tta", False)),
             )
         except (TypeError, ValueError, AttributeError) as exc:
-            raise DermkitError(f"{source}: not a valid calibration ({exc}); refit it with "
-                               "dermkit.evaluation.classification.refit_calibration") from None
+            raise DermkitError(
+                f"{source}: not a valid calibration ({exc}); refit it with "
+                "dermkit.evaluation.classification.refit_calibration"
+            ) from None
 
     def save(self, run_dir: Path) -> Path:
         path = Path(run_dir) / CALIBRATION_FILE
@@ -150,10 +152,14 @@ def load_calibration(run_dir: Path, tta: bool | None = None) -> Calibration:
         raise DermkitError(f"{path}: cannot read the calibration ({exc}); refit it or delete the file") from None
     calibration = Calibration.from_json(payload, str(path))
     if tta is not None and calibration.tta != tta:
-        log.warning("%s: calibration fitted on validation logits %s test-time augmentation, applied to logits %s "
-                    "it; evaluate with the run's own setting (inference.tta), or refit it with "
-                    "dermkit.evaluation.classification.refit_calibration(..., tta=...)",
-                    path, "with" if calibration.tta else "without", "with" if tta else "without")
+        log.warning(
+            "%s: calibration fitted on validation logits %s test-time augmentation, applied to logits %s "
+            "it; evaluate with the run's own setting (inference.tta), or refit it with "
+            "dermkit.evaluation.classification.refit_calibration(..., tta=...)",
+            path,
+            "with" if calibration.tta else "without",
+            "with" if tta else "without",
+        )
     return calibration
 
 
@@ -170,10 +176,17 @@ def decision_divisors(decision: str, labels: np.ndarray, proba: np.ndarray) -> n
     raise ValueError(f"unknown decision rule {decision!r}; use 'prior', 'thresholds' or 'argmax'")
 
 
-def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str] | tuple[str, ...], method: str,
-                    metadata_prior: dict | None = None, meta: np.ndarray | None = None,
-                    decision: str = "prior", tta: bool = False,
-                    min_images_for_bias: int = MIN_IMAGES_FOR_BIAS) -> Calibration:
+def fit_calibration(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    classes: list[str] | tuple[str, ...],
+    method: str,
+    metadata_prior: dict | None = None,
+    meta: np.ndarray | None = None,
+    decision: str = "prior",
+    tta: bool = False,
+    min_images_for_bias: int = MIN_IMAGES_FOR_BIAS,
+) -> Calibration:
     """A run's calibration fitted on validation logits.
 
     ``method`` is ``inference.calibration``: plain temperature scaling, or bias-corrected
@@ -187,8 +200,12 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str] |
     counts = np.bincount(labels, minlength=len(classes))
     if method == "bias_corrected" and counts.min() < min_images_for_bias:
         # A class with (almost) no validation images would get an unbounded bias: never predicted.
-        log.warning("calibration: class %s has %d validation images (< %d); fitting the temperature only",
-                    classes[int(counts.argmin())], int(counts.min()), min_images_for_bias)
+        log.warning(
+            "calibration: class %s has %d validation images (< %d); fitting the temperature only",
+            classes[int(counts.argmin())],
+            int(counts.min()),
+            min_images_for_bias,
+        )
         method = "temperature"
     prior_log_proba = None
     if metadata_prior is not None:
@@ -197,17 +214,29 @@ def fit_calibration(logits: np.ndarray, labels: np.ndarray, classes: list[str] |
         prior_log_proba = metadata_log_proba(metadata_prior, meta)
     temperature, bias, weight = fit_logit_fusion(logits, labels, prior_log_proba, bias=method == "bias_corrected")
     fitted = Calibration(
-        temperature=float(temperature), bias=None if bias is None else tuple(float(b) for b in bias),
-        metadata_prior=metadata_prior, metadata_weight=float(weight) if metadata_prior is not None else 0.0,
-        method=method, classes=tuple(classes), images=len(labels), tta=bool(tta),
+        temperature=float(temperature),
+        bias=None if bias is None else tuple(float(b) for b in bias),
+        metadata_prior=metadata_prior,
+        metadata_weight=float(weight) if metadata_prior is not None else 0.0,
+        method=method,
+        classes=tuple(classes),
+        images=len(labels),
+        tta=bool(tta),
     )
     divisors = decision_divisors(decision, labels, fitted.proba(logits, meta))
     return replace(fitted, decision=decision, divisors=tuple(float(t) for t in divisors))
 
 
-def fit_run_calibration(cfg: RunConfig, table: LesionTable, train_rows: np.ndarray, val_rows: np.ndarray,
-                        logits: np.ndarray, classes: list[str] | tuple[str, ...], tta: bool,
-                        min_images_for_bias: int = MIN_IMAGES_FOR_BIAS) -> Calibration:
+def fit_run_calibration(
+    cfg: RunConfig,
+    table: LesionTable,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    logits: np.ndarray,
+    classes: list[str] | tuple[str, ...],
+    tta: bool,
+    min_images_for_bias: int = MIN_IMAGES_FOR_BIAS,
+) -> Calibration:
     """:func:`fit_calibration` as a run's config asks for it: validation ``logits`` of the rows
     ``val_rows`` (made with test-time augmentation when ``tta``), and with
     ``inference.metadata_prior`` a metadata expert fitted on ``train_rows``."""
@@ -215,8 +244,17 @@ def fit_run_calibration(cfg: RunConfig, table: LesionTable, train_rows: np.ndarr
     prior = None
     if cfg.inference.metadata_prior:
         prior = fit_metadata_prior(metadata_matrix(table, train_rows), labels[train_rows], len(classes))
-    return fit_calibration(logits, labels[val_rows], classes, cfg.inference.calibration, prior,
-                           metadata_matrix(table, val_rows), cfg.inference.decision, tta, min_images_for_bias)
+    return fit_calibration(
+        logits,
+        labels[val_rows],
+        classes,
+        cfg.inference.calibration,
+        prior,
+        metadata_matrix(table, val_rows),
+        cfg.inference.decision,
+        tta,
+        min_images_for_bias,
+    )
 
 
 def _numpy(x: Any) -> np.ndarray:

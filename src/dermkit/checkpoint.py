@@ -96,14 +96,20 @@ class Checkpoint:
     def to_payload(self) -> dict[str, Any]:
         """The on-disk dict (see the module docstring)."""
         payload: dict[str, Any] = {
-            "version": CHECKPOINT_VERSION, "task": self.task, "config": self.config, "model_name": self.model_name,
-            "model_kwargs": self.model_kwargs, "classes": list(self.classes),
-            "normalize": {"mean": list(self.mean), "std": list(self.std)}, "model": self.weights,
+            "version": CHECKPOINT_VERSION,
+            "task": self.task,
+            "config": self.config,
+            "model_name": self.model_name,
+            "model_kwargs": self.model_kwargs,
+            "classes": list(self.classes),
+            "normalize": {"mean": list(self.mean), "std": list(self.std)},
+            "model": self.weights,
         }
         if self.training is not None:
             t = self.training
-            payload.update(optimizer=t.optimizer, scheduler=t.scheduler, scaler=t.scaler, loop=t.loop,
-                           torch_rng=t.torch_rng)
+            payload.update(
+                optimizer=t.optimizer, scheduler=t.scheduler, scaler=t.scaler, loop=t.loop, torch_rng=t.torch_rng
+            )
         return payload
 
 
@@ -136,19 +142,24 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             "`dermkit train`."
         ) from None
     except Exception as exc:  # truncated, not a torch file, zip errors ...
-        raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc}); it may be truncated "
-                              "or not a dermkit file") from None
+        raise CheckpointError(
+            f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc}); it may be truncated or not a dermkit file"
+        ) from None
     return checkpoint_from_payload(payload, path)
 
 
 def checkpoint_from_payload(payload: Any, source: str | Path = "checkpoint") -> Checkpoint:
     """Validate a loaded payload against :data:`SCHEMA` and type it."""
     if not isinstance(payload, dict):
-        raise CheckpointError(f"{source}: not a dermkit checkpoint (it holds a {type(payload).__name__}, "
-                              "not a dict of config and weights)")
+        raise CheckpointError(
+            f"{source}: not a dermkit checkpoint (it holds a {type(payload).__name__}, "
+            "not a dict of config and weights)"
+        )
     if "version" in payload and payload["version"] != CHECKPOINT_VERSION:
-        raise CheckpointError(f"{source}: checkpoint version {payload['version']!r} is not supported "
-                              f"(this dermkit reads version {CHECKPOINT_VERSION})")
+        raise CheckpointError(
+            f"{source}: checkpoint version {payload['version']!r} is not supported "
+            f"(this dermkit reads version {CHECKPOINT_VERSION})"
+        )
     problems = _schema_problems(payload, SCHEMA)
     if problems:
         raise CheckpointError(f"{source}: not a dermkit checkpoint ({'; '.join(problems)})")
@@ -167,8 +178,17 @@ def checkpoint_from_payload(payload: Any, source: str | Path = "checkpoint") -> 
         if problems:
             raise CheckpointError(f"{source}: damaged training state ({'; '.join(problems)})")
         training = TrainingState(*(payload[k] for k in TRAINING_KEYS))
-    return Checkpoint(payload["task"], payload["config"], payload["model_name"], payload["model_kwargs"],
-                      tuple(str(c) for c in payload["classes"]), mean, std, weights, training)
+    return Checkpoint(
+        payload["task"],
+        payload["config"],
+        payload["model_name"],
+        payload["model_kwargs"],
+        tuple(str(c) for c in payload["classes"]),
+        mean,
+        std,
+        weights,
+        training,
+    )
 
 
 def _schema_problems(payload: dict, schema: dict[str, type | tuple[type, ...]]) -> list[str]:

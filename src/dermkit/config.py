@@ -23,7 +23,6 @@ from dermkit.preprocess.pipeline import PreprocessConfig
 from dermkit.recipes import recipe_path
 from dermkit.task import Task
 
-
 CACHE_ENV = "DERMKIT_CACHE"  # overrides where the cache lives (data.cache_dir: auto)
 CACHE_OFF = ("", "off", "none")  # data.cache_dir values (besides null) that disable the cache
 
@@ -73,10 +72,12 @@ class SplitConfig(_Strict):
     file: str | None = None
 
     @model_validator(mode="after")
-    def _fold_or_file(self) -> "SplitConfig":
+    def _fold_or_file(self) -> SplitConfig:
         if self.file and self.test_fold:
-            raise ValueError(f"data.split.test_fold={self.test_fold} has no effect with data.split.file "
-                             f"({self.file}): the file fixes the split; drop one of them")
+            raise ValueError(
+                f"data.split.test_fold={self.test_fold} has no effect with data.split.file "
+                f"({self.file}): the file fixes the split; drop one of them"
+            )
         return self
 
 
@@ -95,8 +96,11 @@ class DataConfig(_Strict):
     split: SplitConfig = SplitConfig()
     preprocess: PreprocessConfig = PreprocessConfig(size=(128, 160))
     cache_dir: str | None = Field(
-        "auto", validate_default=True, description="preprocessed-image cache folder; auto: $DERMKIT_CACHE, else "
-        "$XDG_CACHE_HOME/dermkit, else ~/.cache/dermkit (resolved when the config is read); null or off: no cache")
+        "auto",
+        validate_default=True,
+        description="preprocessed-image cache folder; auto: $DERMKIT_CACHE, else "
+        "$XDG_CACHE_HOME/dermkit, else ~/.cache/dermkit (resolved when the config is read); null or off: no cache",
+    )
     on_bad_files: Literal["fail", "exclude"] = Field(
         "fail", description="fail: stop with the data check report; exclude: drop listed files and record them"
     )
@@ -151,15 +155,21 @@ class InferenceConfig(_Strict):
     tta: bool = Field(False, description="average predictions over flips (test-time augmentation)")
     postprocess: bool = Field(False, description="segmentation: keep the largest lesion, fill its holes")
     calibration: Literal["temperature", "bias_corrected"] = Field(
-        "bias_corrected", description="classification: fitted on validation; temperature only, or "
-        "temperature + per-class bias (undoes the prior shift of class-weighted training)")
+        "bias_corrected",
+        description="classification: fitted on validation; temperature only, or "
+        "temperature + per-class bias (undoes the prior shift of class-weighted training)",
+    )
     decision: Literal["prior", "thresholds", "argmax"] = Field(
-        "prior", description="classification: how calibrated probabilities become a diagnosis; prior: "
+        "prior",
+        description="classification: how calibrated probabilities become a diagnosis; prior: "
         "argmax p(y|x) / pi(y) with pi the mean calibrated probability on validation (the Bayes decision for "
-        "balanced accuracy); thresholds: per-class divisors fitted for BMA on validation; argmax")
+        "balanced accuracy); thresholds: per-class divisors fitted for BMA on validation; argmax",
+    )
     metadata_prior: bool = Field(
-        False, description="classification: fuse a metadata-only expert (logistic regression on the training "
-        "side's age, sex and site) with the image model, weighted on validation with the calibration")
+        False,
+        description="classification: fuse a metadata-only expert (logistic regression on the training "
+        "side's age, sex and site) with the image model, weighted on validation with the calibration",
+    )
 
 
 class TrainConfig(_Strict):
@@ -193,7 +203,7 @@ class RunConfig(_Strict):
     inference: InferenceConfig = InferenceConfig()
 
     @model_validator(mode="after")
-    def _check(self) -> "RunConfig":
+    def _check(self) -> RunConfig:
         if self.data.split.val <= 0 and self.train.early_stop_patience:
             raise ValueError("early stopping needs a validation side: set data.split.val > 0")
         if self.task == "segmentation" and self.data.focus.run:
@@ -241,7 +251,9 @@ def _format_validation(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None, base: dict | None = None) -> RunConfig:
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | None = None, base: dict | None = None
+) -> RunConfig:
     """Read a YAML recipe, apply dotted overrides, validate.
 
     Args:

@@ -53,7 +53,7 @@ def preprocess_gallery(table, out_path: Path, n: int = 4) -> Path:
     rows.sort(key=lambda r: -r[0])
     picked = rows[:n]
     fig, axes = plt.subplots(len(picked), 3, figsize=(9, 2.6 * len(picked)), squeeze=False)
-    for ax_row, (_, image, result) in zip(axes, picked):
+    for ax_row, (_, image, result) in zip(axes, picked, strict=True):
         ax_row[0].imshow(image)
         ax_row[0].set_title("original", fontsize=8)
         overlay = image.copy()
@@ -71,25 +71,33 @@ def preprocess_gallery(table, out_path: Path, n: int = 4) -> Path:
     return out_path
 
 
-def _fit_recipe(recipe: str, root: Path, split_file: Path, run_dir: Path, seed: int, overrides: list[str],
-                progress: bool):
+def _fit_recipe(
+    recipe: str, root: Path, split_file: Path, run_dir: Path, seed: int, overrides: list[str], progress: bool
+):
     """Train the shipped recipe ``recipe`` on ``root`` with the demo's split (resuming a stopped run)."""
-    cfg = load_config(recipe_path(recipe),
-                      [f"data.path={root}", f"data.split.file={split_file}", f"train.seed={seed}", *overrides])
+    cfg = load_config(
+        recipe_path(recipe), [f"data.path={root}", f"data.split.file={split_file}", f"train.seed={seed}", *overrides]
+    )
     final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
     table = load_table(root)
     return final, table, side_indices(table, load_split(split_file, table), "test")
 
 
-def train_and_evaluate_segmenter(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
-                                 progress: bool) -> dict[str, Any]:
+def train_and_evaluate_segmenter(
+    root: Path, split_file: Path, out: Path, seed: int, overrides: list[str], progress: bool
+) -> dict[str, Any]:
     """Train the default segmenter on ``root`` with the demo's split; score its test side."""
     run_dir = out / "segmentation"
     final, table, test = _fit_recipe("seg_default", root, split_file, run_dir, seed, overrides, progress)
     metrics = evaluate_segmentation(load_run(run_dir), table, run_dir / "eval-test", indices=test, progress=progress)
-    return {"run": str(run_dir), "best_epoch": final["best_epoch"], "val_dice": final["best_value"],
-            "test": {k: metrics[k] for k in ("images", "dice", "jaccard", "threshold_jaccard")},
-            "curves": str(run_dir / "curves.png"), "gallery": str(run_dir / "eval-test" / "worst_cases.png")}
+    return {
+        "run": str(run_dir),
+        "best_epoch": final["best_epoch"],
+        "val_dice": final["best_value"],
+        "test": {k: metrics[k] for k in ("images", "dice", "jaccard", "threshold_jaccard")},
+        "curves": str(run_dir / "curves.png"),
+        "gallery": str(run_dir / "eval-test" / "worst_cases.png"),
+    }
 
 
 def example_predictions(run, table, indices, path: Path, n: int = 8) -> Path:
@@ -103,7 +111,7 @@ def example_predictions(run, table, indices, path: Path, n: int = 8) -> Path:
     fig, axes = plt.subplots(2, -(-len(picked) // 2), figsize=(3 * -(-len(picked) // 2), 6.4), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, row in zip(axes.flat, picked):
+    for ax, row in zip(axes.flat, picked, strict=False):
         image = read_image(table.records["image_path"].iloc[row])
         result = diagnose(run, image, table.metadata(int(row)))
         truth = table.records["label"].iloc[row]
@@ -118,8 +126,9 @@ def example_predictions(run, table, indices, path: Path, n: int = 8) -> Path:
     return path
 
 
-def train_and_evaluate_classifier(root: Path, split_file: Path, out: Path, seed: int, overrides: list[str],
-                                  progress: bool) -> dict[str, Any]:
+def train_and_evaluate_classifier(
+    root: Path, split_file: Path, out: Path, seed: int, overrides: list[str], progress: bool
+) -> dict[str, Any]:
     """Train the default classifier with the demo's split; score its test side (TTA, calibrated)."""
     run_dir = out / "classification"
     final, table, test = _fit_recipe("cls_default", root, split_file, run_dir, seed, overrides, progress)
@@ -128,15 +137,30 @@ def train_and_evaluate_classifier(root: Path, split_file: Path, out: Path, seed:
     metrics = evaluate_classification([run], table, eval_dir, indices=test, n_boot=200, progress=progress)
     example_predictions(run, table, test, eval_dir / "examples.png")
     keep = ("images", "accuracy", "balanced_accuracy", "macro_auc", "macro_f1", "ece")
-    return {"run": str(run_dir), "best_epoch": final["best_epoch"], "val_bma": final["best_value"],
-            "test": {k: metrics[k] for k in keep}, "ci95": metrics["ci95"],
-            "curves": str(run_dir / "curves.png"), "per_class_csv": str(eval_dir / "per_class.csv"),
-            "confusion_png": str(eval_dir / "confusion_matrix.png"), "roc_png": str(eval_dir / "roc.png"),
-            "reliability_png": str(eval_dir / "reliability.png"), "examples_png": str(eval_dir / "examples.png")}
+    return {
+        "run": str(run_dir),
+        "best_epoch": final["best_epoch"],
+        "val_bma": final["best_value"],
+        "test": {k: metrics[k] for k in keep},
+        "ci95": metrics["ci95"],
+        "curves": str(run_dir / "curves.png"),
+        "per_class_csv": str(eval_dir / "per_class.csv"),
+        "confusion_png": str(eval_dir / "confusion_matrix.png"),
+        "roc_png": str(eval_dir / "roc.png"),
+        "reliability_png": str(eval_dir / "reliability.png"),
+        "examples_png": str(eval_dir / "examples.png"),
+    }
 
 
-def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, progress: bool = True,
-             seg_overrides: list[str] | None = None, cls_overrides: list[str] | None = None) -> DemoResult:
+def run_demo(
+    out: Path,
+    data: Path | None = None,
+    n: int = 600,
+    seed: int = 0,
+    progress: bool = True,
+    seg_overrides: list[str] | None = None,
+    cls_overrides: list[str] | None = None,
+) -> DemoResult:
     """Run the main job into ``out``; returns what it printed as a summary dict.
 
     The data go through the engine's data path (:func:`~dermkit.engine.data.load_checked_table`):
@@ -152,12 +176,18 @@ def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, p
             (data / ".complete").touch()
     check_dir = out / "data_check"
     check_dir.mkdir(exist_ok=True)
-    checked = load_checked_table(DataConfig(path=str(data)), check_dir, need_masks=False, need_labels=False,
-                                 hashes=True)
+    checked = load_checked_table(
+        DataConfig(path=str(data)), check_dir, need_masks=False, need_labels=False, hashes=True
+    )
     table, report = checked.table, checked.report
     report.write(check_dir)
-    s["data"] = {"path": str(data), "layout": table.layout, "images": len(table),
-                 "lesions": int(table.records["lesion_id"].nunique()), "classes": table.class_counts()}
+    s["data"] = {
+        "path": str(data),
+        "layout": table.layout,
+        "images": len(table),
+        "lesions": int(table.records["lesion_id"].nunique()),
+        "classes": table.class_counts(),
+    }
     s["data_check"] = {"errors": len(report.errors), "warnings": len(report.warnings)}
 
     split = split_table(table, val=0.15, test=0.15, seed=seed)
@@ -172,13 +202,15 @@ def run_demo(out: Path, data: Path | None = None, n: int = 600, seed: int = 0, p
     s["preprocess_gallery"] = str(out / "preprocess_gallery.png")
     write_json(out / "summary.json", s)
     if table.has_masks:
-        s["segmentation"] = train_and_evaluate_segmenter(data, out / "split.csv", out, seed, seg_overrides or [], progress)
+        s["segmentation"] = train_and_evaluate_segmenter(
+            data, out / "split.csv", out, seed, seg_overrides or [], progress
+        )
         write_json(out / "summary.json", s)
     if table.has_labels:
-        s["classification"] = train_and_evaluate_classifier(data, out / "split.csv", out, seed, cls_overrides or [],
-                                                            progress)
+        s["classification"] = train_and_evaluate_classifier(
+            data, out / "split.csv", out, seed, cls_overrides or [], progress
+        )
         write_json(out / "summary.json", s)
     s["report"] = str(demo_report(out, s))
     write_json(out / "summary.json", s)
     return result
-

@@ -11,7 +11,7 @@ from dermkit.errors import ConfigError
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; otherwise the named device (checked)."""
+    """ "auto" -> CUDA when available, else CPU; otherwise the named device (checked)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

@@ -74,8 +74,10 @@ class Registry(Generic[T]):
         """Register ``obj`` under ``name``; see :meth:`register`."""
         module = getattr(obj, "__module__", "") or ""
         if name in self._entries:
-            raise ValueError(f"{self.kind} {name!r} is already registered by {self._entries[name].module}; "
-                             f"got a second registration from {module}. Pick a unique name.")
+            raise ValueError(
+                f"{self.kind} {name!r} is already registered by {self._entries[name].module}; "
+                f"got a second registration from {module}. Pick a unique name."
+            )
         entry = Entry(name, obj, MappingProxyType(dict(info)), module)
         self._entries[name] = entry
         return entry
@@ -100,7 +102,7 @@ class Registry(Generic[T]):
         return self.entry(name).obj
 
     def unknown_message(self, name: object) -> str:
-        """"unknown loss 'dcie'. Did you mean 'dice'? Known: ..." for an unregistered name."""
+        """ "unknown loss 'dcie'. Did you mean 'dice'? Known: ..." for an unregistered name."""
         close = difflib.get_close_matches(str(name), list(self._entries), n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         return f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(self.names())}."

@@ -14,8 +14,15 @@ from dermkit.engine.trainer import Trainer, fit
 from dermkit.evaluation.classification import evaluate_classification
 from dermkit.inference import diagnose, load_run
 
-TINY = ["data.preprocess.size=[32, 32]", "data.num_workers=0", "data.cache_dir=null", "train.batch_size=16",
-        "train.epochs=2", "augment.hflip=true", "loss.name=cross_entropy"]
+TINY = [
+    "data.preprocess.size=[32, 32]",
+    "data.num_workers=0",
+    "data.cache_dir=null",
+    "train.batch_size=16",
+    "train.epochs=2",
+    "augment.hflip=true",
+    "loss.name=cross_entropy",
+]
 
 
 def cls_config(data, *extra):
@@ -23,8 +30,13 @@ def cls_config(data, *extra):
 
 
 def test_oversampling_and_weights_use_training_side_only(synthetic_root, tmp_path):
-    cfg = cls_config(synthetic_root, "model.name=deepconvnet_s2", "model.kwargs.input_size=[32, 32]",
-                     "imbalance.oversample={df: 5, vasc: 3}", "imbalance.class_weights=balanced")
+    cfg = cls_config(
+        synthetic_root,
+        "model.name=deepconvnet_s2",
+        "model.kwargs.input_size=[32, 32]",
+        "imbalance.oversample={df: 5, vasc: 3}",
+        "imbalance.class_weights=balanced",
+    )
     trainer = Trainer(cfg, tmp_path / "run", progress=False)
     trainer._setup()
     task, data = trainer.task, trainer.data
@@ -42,10 +54,20 @@ def test_oversampling_and_weights_use_training_side_only(synthetic_root, tmp_pat
 
 def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path, caplog):
     run_dir = tmp_path / "run"
-    final = fit(cls_config(synthetic_root, "model.name=timm_classifier", "model.kwargs.model_name=test_efficientnet",
-                           "model.kwargs.pretrained=false", "model.kwargs.use_metadata=true",
-                           "imbalance.sampler=weighted", "inference.metadata_prior=true", "inference.tta=true"),
-                run_dir, progress=False)
+    final = fit(
+        cls_config(
+            synthetic_root,
+            "model.name=timm_classifier",
+            "model.kwargs.model_name=test_efficientnet",
+            "model.kwargs.pretrained=false",
+            "model.kwargs.use_metadata=true",
+            "imbalance.sampler=weighted",
+            "inference.metadata_prior=true",
+            "inference.tta=true",
+        ),
+        run_dir,
+        progress=False,
+    )
     assert {"accuracy", "bma", "macro_auc"} <= set(final["test"])
     cal = json.loads((run_dir / "calibration.json").read_text())
     assert cal["fitted_on"] == "val" and cal["temperature"] > 0 and len(cal["thresholds"]) == 7
@@ -59,15 +81,24 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path, cap
     test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
     out = tmp_path / "eval"
     metrics = evaluate_classification([run], table, out, indices=test, tta=True, n_boot=50, progress=False)
-    for name in ("metrics.json", "per_class.csv", "confusion_matrix.csv", "confusion_matrix.png", "roc.png",
-                 "reliability.png", "predictions_isic.csv", "predictions.csv"):
+    for name in (
+        "metrics.json",
+        "per_class.csv",
+        "confusion_matrix.csv",
+        "confusion_matrix.png",
+        "roc.png",
+        "reliability.png",
+        "predictions_isic.csv",
+        "predictions.csv",
+    ):
         assert (out / name).exists(), name
     assert metrics["images"] == len(test)
     lo, hi = metrics["ci95"]["balanced_accuracy"]
     assert lo <= metrics["balanced_accuracy"] <= hi
     assert 0 <= metrics["ece"] <= 1 and "melanoma_vs_rest" in metrics
-    ensemble = evaluate_classification([run, run], table, tmp_path / "ens", indices=test, tta=False, n_boot=20,
-                                       progress=False)
+    ensemble = evaluate_classification(
+        [run, run], table, tmp_path / "ens", indices=test, tta=False, n_boot=20, progress=False
+    )
     assert ensemble["runs"] == [str(run_dir)] * 2
 
     from dermkit.evaluation.classification import refit_calibration

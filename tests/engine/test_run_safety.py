@@ -9,14 +9,13 @@ import subprocess
 import sys
 
 import pytest
+from test_trainer import assert_same_run, tiny_config
 
 from dermkit.checkpoint import load_checkpoint
 from dermkit.engine import trainer as trainer_module
 from dermkit.engine.rundir import LOCK_FILE, RunLock, RunLocked
 from dermkit.engine.trainer import fit
 from dermkit.errors import ConfigError, DataError
-
-from test_trainer import assert_same_run, tiny_config
 
 
 def _interrupt_after(monkeypatch, steps: int) -> None:
@@ -46,8 +45,9 @@ def test_ctrl_c_saves_the_last_finished_step_and_resume_is_exact(synthetic_root,
     assert loop["step"] == 8 and loop["epoch"] == 1 and loop["batch"] > 0  # saved mid-epoch, after step 8
     assert not (stopped / LOCK_FILE).exists()  # the lock is released on the way out
     fit(tiny_config(synthetic_root), stopped, resume=True, progress=False)
-    assert_same_run(load_checkpoint(full / "checkpoints" / "last.pt"),
-                    load_checkpoint(stopped / "checkpoints" / "last.pt"))
+    assert_same_run(
+        load_checkpoint(full / "checkpoints" / "last.pt"), load_checkpoint(stopped / "checkpoints" / "last.pt")
+    )
 
 
 def test_a_second_training_into_a_locked_run_folder_is_refused(synthetic_root, tmp_path):
@@ -79,15 +79,21 @@ def finished_run(synthetic_root, tmp_path):
 
 
 def _record(run):
-    return {name: (run / name).read_bytes() for name in ("config.yaml", "split.csv", "data_fingerprint.json",
-                                                         "environment.json", "checkpoints/last.pt")}
+    return {
+        name: (run / name).read_bytes()
+        for name in ("config.yaml", "split.csv", "data_fingerprint.json", "environment.json", "checkpoints/last.pt")
+    }
 
 
 def test_resume_with_another_model_setting_is_refused_before_anything_is_written(synthetic_root, finished_run):
     before = _record(finished_run)
     with pytest.raises(ConfigError, match=r"(?s)model.kwargs.base_filters: 4 -> 8.*Drop those overrides"):
-        fit(tiny_config(synthetic_root, "train.epochs=1", "model.kwargs.base_filters=8"), finished_run, resume=True,
-            progress=False)
+        fit(
+            tiny_config(synthetic_root, "train.epochs=1", "model.kwargs.base_filters=8"),
+            finished_run,
+            resume=True,
+            progress=False,
+        )
     assert _record(finished_run) == before
     # still resumable as it was (one more epoch is not a change of what was trained: the epochs differ, refused too)
     with pytest.raises(ConfigError, match="train.epochs: 1 -> 2"):

@@ -9,15 +9,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from dermkit.config import load_config
 from dermkit.checkpoint import load_checkpoint
-from dermkit.engine.trainer import Trainer, TrainingDiverged, fit
+from dermkit.config import load_config
+from dermkit.engine.trainer import TrainingDiverged, fit
 from dermkit.errors import DataError
 
 TINY = [
-    "model.name=unet_s2", "model.kwargs.base_filters=4", "loss.name=bce_dice",
-    "data.preprocess.size=[32, 32]", "data.num_workers=0", "data.cache_dir=null",
-    "train.batch_size=8", "train.epochs=2", "augment.hflip=true", "augment.rotate=20",
+    "model.name=unet_s2",
+    "model.kwargs.base_filters=4",
+    "loss.name=bce_dice",
+    "data.preprocess.size=[32, 32]",
+    "data.num_workers=0",
+    "data.cache_dir=null",
+    "train.batch_size=8",
+    "train.epochs=2",
+    "augment.hflip=true",
+    "augment.rotate=20",
     "optim.lr=0.01",
 ]
 
@@ -29,8 +36,19 @@ def tiny_config(data: Path, *extra: str):
 def test_fit_writes_a_complete_run_folder(synthetic_root, tmp_path):
     run = tmp_path / "run"
     final = fit(tiny_config(synthetic_root), run, progress=False)
-    for name in ("config.yaml", "environment.json", "split.csv", "train.log", "metrics.csv", "metrics.json",
-                 "curves.png", "final_metrics.json", "data_check.md", "checkpoints/best.pt", "checkpoints/last.pt"):
+    for name in (
+        "config.yaml",
+        "environment.json",
+        "split.csv",
+        "train.log",
+        "metrics.csv",
+        "metrics.json",
+        "curves.png",
+        "final_metrics.json",
+        "data_check.md",
+        "checkpoints/best.pt",
+        "checkpoints/last.pt",
+    ):
         assert (run / name).exists(), name
     assert final["epochs_run"] == 2
     assert 0.0 <= final["test"]["dice"] <= 1.0 and final["test"]["images"] > 0
@@ -120,8 +138,12 @@ def _wrong_mask(path: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("corrupt", "reason"),
-    [(_truncate, "image data is truncated"), (_empty, "file is empty"), (_text, "not a readable image"),
-     (_wrong_mask, r"is 10x7 \(WxH\)")],
+    [
+        (_truncate, "image data is truncated"),
+        (_empty, "file is empty"),
+        (_text, "not a readable image"),
+        (_wrong_mask, r"is 10x7 \(WxH\)"),
+    ],
     ids=["truncated_jpeg", "zero_bytes", "text_named_jpg", "mask_wrong_size"],
 )
 def test_bad_file_fails_fast_or_is_excluded_and_recorded(synthetic_root, tmp_path, corrupt, reason):
@@ -129,7 +151,9 @@ def test_bad_file_fails_fast_or_is_excluded_and_recorded(synthetic_root, tmp_pat
     shutil.copytree(synthetic_root, data)
     victim = sorted((data / "HAM10000_images").glob("*.jpg"))[3]
     bad_file = corrupt(victim)
-    with pytest.raises(DataError, match=rf"(?s)data check found 1 problem:.*{bad_file.name}.*{reason}.*on_bad_files=exclude"):
+    with pytest.raises(
+        DataError, match=rf"(?s)data check found 1 problem:.*{bad_file.name}.*{reason}.*on_bad_files=exclude"
+    ):
         fit(tiny_config(data, "train.epochs=1"), tmp_path / "fail", progress=False)
     assert (tmp_path / "fail" / "data_check.md").exists()
     fit(tiny_config(data, "train.epochs=1", "data.on_bad_files=exclude"), tmp_path / "ok", progress=False)

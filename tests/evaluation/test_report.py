@@ -16,12 +16,19 @@ def test_demo_report_sections_and_embedded_images(tmp_path):
     summary = {
         "data": {"path": "/d", "layout": "ham10000", "images": 10, "lesions": 8, "classes": {"mel": 4, "nv": 6}},
         "data_check": {"errors": 0, "warnings": 1},
-        "split": {"counts": {"mel": {"train/images": 3}, "total": {"train/images": 10}},
-                  "lesions_on_two_sides": 0, "near_duplicates_across_sides": 0},
+        "split": {
+            "counts": {"mel": {"train/images": 3}, "total": {"train/images": 10}},
+            "lesions_on_two_sides": 0,
+            "near_duplicates_across_sides": 0,
+        },
         "preprocess_gallery": str(tmp_path / "missing.png"),
         "segmentation": {"run": "r", "best_epoch": 2, "test": {"dice": 0.9}, "curves": str(png), "gallery": str(png)},
-        "classification": {"run": "c", "test": {"balanced_accuracy": 0.7}, "per_class_csv": str(per_class),
-                           "curves": str(png)},
+        "classification": {
+            "run": "c",
+            "test": {"balanced_accuracy": 0.7},
+            "per_class_csv": str(per_class),
+            "curves": str(png),
+        },
     }
     path = demo_report(tmp_path, summary)
     text = path.read_text()

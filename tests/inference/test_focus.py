@@ -11,18 +11,24 @@ from dermkit.data.readers import load_table
 from dermkit.data.splits import load_split, side_indices
 from dermkit.engine.trainer import fit
 from dermkit.imageio import read_image
-from dermkit.inference import diagnose, focus as focus_module, load_run
+from dermkit.inference import diagnose, load_run
+from dermkit.inference import focus as focus_module
 from dermkit.inference.focus import focus_region, lesion_box
 
-COMMON = ["data.num_workers=0", "data.cache_dir=null", "train.batch_size=16", "train.epochs=1",
-          "data.preprocess.size=[32, 32]"]
+COMMON = [
+    "data.num_workers=0",
+    "data.cache_dir=null",
+    "train.batch_size=16",
+    "train.epochs=1",
+    "data.preprocess.size=[32, 32]",
+]
 
 
 def _central_box(run, image):
     """A stand-in segmenter whose lesion is always the middle of the image (so the focus acts)."""
     h, w = image.shape[:2]
     mask = np.zeros((h, w), np.uint8)
-    mask[h // 4: 3 * h // 4, w // 3: 2 * w // 3] = 1
+    mask[h // 4 : 3 * h // 4, w // 3 : 2 * w // 3] = 1
     return mask
 
 
@@ -30,14 +36,40 @@ def _central_box(run, image):
 def focus_runs(synthetic_root, tmp_path_factory):
     root = tmp_path_factory.mktemp("focus")
     seg = root / "seg"
-    fit(load_config(None, [*COMMON, f"data.path={synthetic_root}", "model.name=unet_s2", "model.kwargs.base_filters=4",
-                           "loss.name=bce_dice"], base={"task": "segmentation", "recipe": "tiny-seg"}), seg,
-        progress=False)
+    fit(
+        load_config(
+            None,
+            [
+                *COMMON,
+                f"data.path={synthetic_root}",
+                "model.name=unet_s2",
+                "model.kwargs.base_filters=4",
+                "loss.name=bce_dice",
+            ],
+            base={"task": "segmentation", "recipe": "tiny-seg"},
+        ),
+        seg,
+        progress=False,
+    )
     cls = root / "cls"
-    fit(load_config(None, [*COMMON, f"data.path={synthetic_root}", "model.name=deepconvnet_s2",
-                           "model.kwargs.input_size=[32, 32]", "loss.name=cross_entropy", f"data.focus.run={seg}",
-                           "data.focus.mode=crop", "data.focus.margin=0.0"],
-                    base={"task": "classification", "recipe": "tiny-focus"}), cls, progress=False)
+    fit(
+        load_config(
+            None,
+            [
+                *COMMON,
+                f"data.path={synthetic_root}",
+                "model.name=deepconvnet_s2",
+                "model.kwargs.input_size=[32, 32]",
+                "loss.name=cross_entropy",
+                f"data.focus.run={seg}",
+                "data.focus.mode=crop",
+                "data.focus.margin=0.0",
+            ],
+            base={"task": "classification", "recipe": "tiny-focus"},
+        ),
+        cls,
+        progress=False,
+    )
     return seg, cls
 
 

@@ -14,8 +14,11 @@ SIZE = (128, 128)
 # recall 0.90-1.00; whole-image MAE vs hair_free 0.86-6.00 before -> 0.10-1.34 after (ratio <= 0.52,
 # worst: mel sparse 1.22 -> 0.63, where atypical-network lines are also removed); MAE over hair
 # pixels 105-126 -> 2.8-17.4.
-CASES = [(seed, label, density) for seed, label in [(0, "nv"), (1, "mel"), (2, "bkl"), (3, "bcc")]
-         for density in ("sparse", "dense")]
+CASES = [
+    (seed, label, density)
+    for seed, label in [(0, "nv"), (1, "mel"), (2, "bkl"), (3, "bcc")]
+    for density in ("sparse", "dense")
+]
 
 
 def _mae(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
@@ -26,8 +29,7 @@ def _mae(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float
 
 @pytest.mark.parametrize("seed,label,density", CASES)
 def test_hair_detection_recall(seed: int, label: str, density: str) -> None:
-    s = synthesize_image(np.random.default_rng(seed), label, size=SIZE, hair=True, frame=False,
-                         hair_density=density)
+    s = synthesize_image(np.random.default_rng(seed), label, size=SIZE, hair=True, frame=False, hair_density=density)
     assert s.hair_mask.sum() >= 50, "generator produced (almost) no hair; the test would be vacuous"
     detected = detect_hair(s.image)
     recall = (detected & s.hair_mask).sum() / s.hair_mask.sum()
@@ -36,8 +38,7 @@ def test_hair_detection_recall(seed: int, label: str, density: str) -> None:
 
 @pytest.mark.parametrize("seed,label,density", CASES)
 def test_hair_removal_reduces_error(seed: int, label: str, density: str) -> None:
-    s = synthesize_image(np.random.default_rng(seed), label, size=SIZE, hair=True, frame=False,
-                         hair_density=density)
+    s = synthesize_image(np.random.default_rng(seed), label, size=SIZE, hair=True, frame=False, hair_density=density)
     result = remove_hair(s.image, mode="auto")
     before, after = _mae(s.image, s.hair_free), _mae(result.image, s.hair_free)
     before_h, after_h = _mae(s.image, s.hair_free, s.hair_mask), _mae(result.image, s.hair_free, s.hair_mask)
@@ -91,8 +92,9 @@ def test_output_format_and_no_hair_result() -> None:
     assert np.array_equal(result.image, flat)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 4), np.uint8),
-                                 np.zeros((8, 8, 3), np.float32)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((8, 8), np.uint8), np.zeros((8, 8, 4), np.uint8), np.zeros((8, 8, 3), np.float32)]
+)
 def test_bad_input_raises_value_error(bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match=r"image must"):
         remove_hair(bad)

@@ -13,8 +13,9 @@ SIZE = (96, 128)
 
 
 def _sample(seed: int = 0, hair: bool = True, frame: bool = True):  # noqa: ANN202 - SynthImage
-    return synthesize_image(np.random.default_rng(seed), "mel", size=SIZE, hair=hair, frame=frame,
-                            hair_density="sparse")
+    return synthesize_image(
+        np.random.default_rng(seed), "mel", size=SIZE, hair=hair, frame=frame, hair_density="sparse"
+    )
 
 
 def test_all_steps_applied_and_mask_aligned() -> None:
@@ -63,8 +64,15 @@ def test_colour_step_changes_only_colour() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"frame": "blur"}, {"hair": "yes"}, {"fit": "squash"}, {"size": (0, 64)}, {"size": (64,)},
-     {"hair_dense_threshold": -1}, {"colour": True}],
+    [
+        {"frame": "blur"},
+        {"hair": "yes"},
+        {"fit": "squash"},
+        {"size": (0, 64)},
+        {"size": (64,)},
+        {"hair_dense_threshold": -1},
+        {"colour": True},
+    ],
 )
 def test_invalid_config_raises_validation_error(bad: dict) -> None:
     with pytest.raises(ValidationError):

@@ -14,29 +14,21 @@ from __future__ import annotations
 import logging
 import sys
 
-import typer
-from rich.console import Console
-
+from dermkit.cli import data, demo, evaluate, preprocess, recipes, reproduce, train  # noqa: F401  (register commands)
+from dermkit.cli._app import EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, Interrupted, app, console, err_console
 from dermkit.errors import DermkitError
 
-console = Console()  # results go to standard output
-err_console = Console(stderr=True)  # errors to standard error
-
-EXIT_PROBLEMS = 1  # ran, found problems
-EXIT_USAGE = 2  # usage or configuration error (click uses 2 for usage errors too)
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
-
-app = typer.Typer(
-    name="dermkit",
-    help="Dermoscopic skin-lesion segmentation and classification: data, training, evaluation.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-class Interrupted(Exception):
-    """Ctrl-C in a command that knows how to continue; the message says how (e.g. ``--resume RUN``)."""
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_PROBLEMS",
+    "EXIT_USAGE",
+    "Interrupted",
+    "app",
+    "console",
+    "err_console",
+    "main",
+    "run_app",
+]
 
 
 def _error(message: str) -> None:
@@ -81,7 +73,3 @@ def main() -> None:
         err_console.print("interrupted")
         code = EXIT_INTERRUPTED
     sys.exit(code)
-
-
-# Command modules register themselves on `app`; imported last because they import `app`.
-from dermkit.cli import data, demo, evaluate, preprocess, recipes, reproduce, train  # noqa: E402, F401

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markdown import Markdown
 
-from dermkit.cli import app, console
+from dermkit.cli._app import app, console
 from dermkit.cli._common import frame_table, parse_size
 
 data_app = typer.Typer(help="Synthesize, check and split data sets.", no_args_is_help=True)

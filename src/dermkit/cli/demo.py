@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dermkit.cli import app, console
+from dermkit.cli._app import app, console
 from dermkit.cli._common import CacheDirOption, frame_table
 
 

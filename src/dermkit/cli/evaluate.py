@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from tqdm.auto import tqdm
 
-from dermkit.cli import app, console
+from dermkit.cli._app import app, console
 from dermkit.cli._common import CacheDirOption, OverwriteOption, collect_images
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from tqdm.auto import tqdm
 
-from dermkit.cli import app, console
+from dermkit.cli._app import app, console
 from dermkit.cli._common import OverwriteOption, collect_images, parse_size
 
 MASK_KINDS = ("hair", "frame")  # the masks --save-masks writes, as <image>_<kind>.png beside the image

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dermkit.cli import app
+from dermkit.cli._app import app
 from dermkit.recipes import RecipeInfo, list_recipes
 
 HEADER = ("name", "task", "description")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dermkit.cli import app, console
+from dermkit.cli._app import app, console
 
 reproduce_app = typer.Typer(help="Reproduction studies of the published systems.", no_args_is_help=True)
 app.add_typer(reproduce_app, name="reproduce")

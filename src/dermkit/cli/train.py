@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from dermkit.cli import Interrupted, app, console
+from dermkit.cli._app import Interrupted, app, console
 from dermkit.cli._common import CacheDirOption
 
 train_app = typer.Typer(help="Train a segmenter or a classifier from a recipe.", no_args_is_help=True)

@@ -34,7 +34,7 @@ def encode_metadata(meta: Metadata) -> np.ndarray:
     return vec
 
 
-def metadata_matrix(table: "LesionTable", rows: np.ndarray) -> np.ndarray:
+def metadata_matrix(table: LesionTable, rows: np.ndarray) -> np.ndarray:
     """(N, METADATA_DIM) float32: :func:`encode_metadata` of the table rows ``rows``, in order."""
     if len(rows) == 0:
         return np.zeros((0, METADATA_DIM), dtype=np.float32)

@@ -74,7 +74,7 @@ def balancing_factors(labels: np.ndarray, classes: tuple[str, ...], target: str 
     """Whole-number factors bringing every class near the largest class count ("random over-sampling")."""
     counts = class_counts(labels, len(classes))
     top = counts.max() if target == "max" else int(np.median(counts[counts > 0]))
-    return {c: max(1, int(round(top / n))) for c, n in zip(classes, counts) if n > 0}
+    return {c: max(1, int(round(top / n))) for c, n in zip(classes, counts, strict=True) if n > 0}
 
 
 def sampler_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:

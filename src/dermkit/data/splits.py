@@ -58,8 +58,9 @@ def _take_fraction(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int
     return picked
 
 
-def split_table(table: LesionTable, val: float = 0.15, test: float = 0.15, seed: int = 0,
-                test_fold: int = 0) -> pd.DataFrame:
+def split_table(
+    table: LesionTable, val: float = 0.15, test: float = 0.15, seed: int = 0, test_fold: int = 0
+) -> pd.DataFrame:
     """Assign every image to train / val / test, grouped by lesion and stratified by diagnosis.
 
     Args:
@@ -78,8 +79,9 @@ def split_table(table: LesionTable, val: float = 0.15, test: float = 0.15, seed:
     if test_fold and not test:
         raise DataError(f"test_fold={test_fold} needs a test side: set test > 0")
     if test and not 0 <= test_fold < n_test_folds(test):
-        raise DataError(f"test_fold={test_fold} does not exist: test={test} gives test folds "
-                        f"0 ... {n_test_folds(test) - 1}")
+        raise DataError(
+            f"test_fold={test_fold} does not exist: test={test} gives test folds 0 ... {n_test_folds(test) - 1}"
+        )
     y = _lesion_labels(table)
     groups = table.records["lesion_id"].astype(str).to_numpy()
     side = np.full(len(table), "train", dtype=object)
@@ -144,7 +146,7 @@ def find_leaks(split: pd.DataFrame, near_pairs: list[tuple[str, str, int]] | Non
     """
     sides_per_lesion = split.groupby("lesion_id")["split"].nunique()
     shared = sorted(sides_per_lesion[sides_per_lesion > 1].index.astype(str))
-    side_of = dict(zip(split["image_id"], split["split"]))
+    side_of = dict(zip(split["image_id"], split["split"], strict=True))
     crossing = [(a, b, d) for a, b, d in (near_pairs or []) if side_of.get(a) != side_of.get(b)]
     return LeakReport(shared, crossing)
 

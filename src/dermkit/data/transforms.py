@@ -35,7 +35,7 @@ class AugmentConfig(BaseModel):
         return any(bool(v) for v in self.model_dump().values())
 
 
-def build_augment(cfg: AugmentConfig) -> "PairAugment | None":
+def build_augment(cfg: AugmentConfig) -> PairAugment | None:
     """An (image, mask, seed) -> (image, mask) callable, or None when nothing is enabled."""
     if not cfg.enabled:
         return None
@@ -62,9 +62,7 @@ def build_augment(cfg: AugmentConfig) -> "PairAugment | None":
     if cfg.brightness:
         ops.append(A.RandomBrightnessContrast(cfg.brightness, cfg.brightness, p=0.5))
     if cfg.hue:
-        ops.append(
-            A.HueSaturationValue(int(180 * cfg.hue), int(255 * cfg.hue), int(255 * cfg.hue), p=0.5)
-        )
+        ops.append(A.HueSaturationValue(int(180 * cfg.hue), int(255 * cfg.hue), int(255 * cfg.hue), p=0.5))
     return PairAugment(A.Compose(ops, seed=0))
 
 

@@ -20,12 +20,16 @@ def check_recipe(cfg: RunConfig) -> None:
     """Raise ConfigError when ``cfg``'s model, loss or input size cannot work together."""
     info = model_info(cfg.model.name)
     if info.task != cfg.task:
-        raise ConfigError(f"model {cfg.model.name!r} is a {info.task} model, but the recipe trains {cfg.task}; "
-                          "pick a model of that task (`dermkit.models.list_models`)")
+        raise ConfigError(
+            f"model {cfg.model.name!r} is a {info.task} model, but the recipe trains {cfg.task}; "
+            "pick a model of that task (`dermkit.models.list_models`)"
+        )
     loss = LOSSES.entry(cfg.loss.name)
     if loss.info.get("task") not in (None, cfg.task):
-        raise ConfigError(f"loss {cfg.loss.name!r} is a {loss.info['task']} loss, but the recipe trains {cfg.task}; "
-                          f"use one of {', '.join(LOSSES.names(task=cfg.task))}")
+        raise ConfigError(
+            f"loss {cfg.loss.name!r} is a {loss.info['task']} loss, but the recipe trains {cfg.task}; "
+            f"use one of {', '.join(LOSSES.names(task=cfg.task))}"
+        )
     size = cfg.data.preprocess.size
     if size is None:
         return  # images keep their own size: checked per batch

@@ -66,9 +66,14 @@ def data_fingerprint(table: LesionTable) -> dict[str, Any]:
     files: dict[str, list] = {}
     for rec in table.records.itertuples():
         mask = rec.mask_path if isinstance(rec.mask_path, str) else None
-        files[str(rec.image_id)] = [_relative(rec.image_path, root), _size(rec.image_path),
-                                    None if mask is None else _relative(mask, root), None if mask is None else _size(mask),
-                                    rec.label, str(rec.lesion_id)]
+        files[str(rec.image_id)] = [
+            _relative(rec.image_path, root),
+            _size(rec.image_path),
+            None if mask is None else _relative(mask, root),
+            None if mask is None else _size(mask),
+            rec.label,
+            str(rec.lesion_id),
+        ]
     digest = stable_hash(files, length=40)
     return {"root": str(root), "layout": table.layout, "images": len(files), "sha1": digest, "files": files}
 
@@ -115,15 +120,27 @@ def synthetic_root(cfg: SyntheticConfig, cache_dir: str | Path | None, run_dir: 
     if not marker.exists():
         log.info("generating synthetic data set (%d images) in %s", cfg.n, root)
         write_synthetic_dataset(
-            root, n=cfg.n, seed=cfg.seed, size=tuple(cfg.size), balance=cfg.balance,
-            hair_prob=cfg.hair_prob, frame_prob=cfg.frame_prob, progress=True,
+            root,
+            n=cfg.n,
+            seed=cfg.seed,
+            size=tuple(cfg.size),
+            balance=cfg.balance,
+            hair_prob=cfg.hair_prob,
+            frame_prob=cfg.frame_prob,
+            progress=True,
         )
         marker.touch()
     return root
 
 
-def load_checked_table(cfg: DataConfig, run_dir: Path, need_masks: bool, need_labels: bool,
-                       expect_fingerprint: dict[str, Any] | None = None, hashes: bool = False) -> PreparedData:
+def load_checked_table(
+    cfg: DataConfig,
+    run_dir: Path,
+    need_masks: bool,
+    need_labels: bool,
+    expect_fingerprint: dict[str, Any] | None = None,
+    hashes: bool = False,
+) -> PreparedData:
     """Load the data set named by ``cfg``, check it, and apply the bad-file policy.
 
     Returns a :class:`PreparedData` without a split yet (``split`` empty). With
@@ -138,7 +155,8 @@ def load_checked_table(cfg: DataConfig, run_dir: Path, need_masks: bool, need_la
         if differences:
             raise DataError(
                 f"{root}: not the data this run was trained on ({expect_fingerprint.get('root')}): "
-                + "; ".join(differences) + ". Resume with the run's own data, or start a new run (another --out)."
+                + "; ".join(differences)
+                + ". Resume with the run's own data, or start a new run (another --out)."
             )
     report = check_table(table, hashes=hashes, progress=True)
     bad = set(report.bad_image_ids())
@@ -171,8 +189,10 @@ def load_checked_table(cfg: DataConfig, run_dir: Path, need_masks: bool, need_la
     if bad:
         keep = ~records["image_id"].isin(bad)
         if not keep.any():
-            raise DataError(f"{root}: no usable images remain after excluding {_plural(len(bad), 'image')}; "
-                            f"the data check report is in {run_dir / 'data_check.md'}")
+            raise DataError(
+                f"{root}: no usable images remain after excluding {_plural(len(bad), 'image')}; "
+                f"the data check report is in {run_dir / 'data_check.md'}"
+            )
         excluded = pd.DataFrame({"image_id": sorted(bad), "reason": [reasons.get(i, "") for i in sorted(bad)]})
         log.warning("excluded %d of %d images; they are listed in %s", len(bad), len(records), run_dir / "excluded.csv")
         table = table.subset(keep.to_numpy())
@@ -183,8 +203,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def prepare_data(cfg: DataConfig, run_dir: Path, need_masks: bool, need_labels: bool,
-                 expect_fingerprint: dict[str, Any] | None = None) -> PreparedData:
+def prepare_data(
+    cfg: DataConfig,
+    run_dir: Path,
+    need_masks: bool,
+    need_labels: bool,
+    expect_fingerprint: dict[str, Any] | None = None,
+) -> PreparedData:
     """Checked table + lesion-grouped split; :meth:`PreparedData.write` records them in the run."""
     data = load_checked_table(cfg, run_dir, need_masks, need_labels, expect_fingerprint)
     table = data.table
@@ -192,8 +217,9 @@ def prepare_data(cfg: DataConfig, run_dir: Path, need_masks: bool, need_labels: 
         split = load_split(cfg.split.file)
         split = split[split["image_id"].isin(set(table.records["image_id"]))]
     else:
-        split = split_table(table, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed,
-                            test_fold=cfg.split.test_fold)
+        split = split_table(
+            table, val=cfg.split.val, test=cfg.split.test, seed=cfg.split.seed, test_fold=cfg.split.test_fold
+        )
     leaks = find_leaks(split)
     if not leaks.ok:
         raise DataError(

@@ -23,8 +23,9 @@ def plot_curves(history: list[dict[str, Any]], path: Path, monitor: str) -> None
     axes[0].set_title("loss")
     axes[0].legend()
     for key in metric_keys:
-        axes[1].plot(epochs, [row.get(key) for row in history], marker="o", label=key,
-                     linewidth=2.5 if key == monitor else 1.0)
+        axes[1].plot(
+            epochs, [row.get(key) for row in history], marker="o", label=key, linewidth=2.5 if key == monitor else 1.0
+        )
     axes[1].set_xlabel("epoch")
     axes[1].set_title("validation metrics")
     if metric_keys:

@@ -54,8 +54,12 @@ class RunLock:
         self.held = False
 
     def acquire(self) -> RunLock:
-        owner = {"pid": os.getpid(), "host": socket.gethostname(),
-                 "started": _dt.datetime.now().isoformat(timespec="seconds"), "argv": sys.argv}
+        owner = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": _dt.datetime.now().isoformat(timespec="seconds"),
+            "argv": sys.argv,
+        }
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -75,13 +79,19 @@ class RunLock:
             other = {}
         pid, host = other.get("pid"), other.get("host")
         if isinstance(pid, int) and host == socket.gethostname() and not _alive(pid):
-            log.warning("%s: stale lock of process %d (started %s) that no longer runs; taking it over",
-                        self.path, pid, other.get("started", "?"))
+            log.warning(
+                "%s: stale lock of process %d (started %s) that no longer runs; taking it over",
+                self.path,
+                pid,
+                other.get("started", "?"),
+            )
             self.path.unlink(missing_ok=True)
             return
         if not other:  # being written by its owner this very moment, or damaged
-            raise RunLocked(f"{self.path.parent} is locked by another process ({self.path} exists); if no "
-                            f"training runs into it, delete {self.path}")
+            raise RunLocked(
+                f"{self.path.parent} is locked by another process ({self.path} exists); if no "
+                f"training runs into it, delete {self.path}"
+            )
         raise RunLocked(
             f"{self.path.parent} is in use by process {pid} on {host} (started {other.get('started', '?')}); "
             "two trainings in one run folder would corrupt each other. Wait for it to finish, stop it, or choose "
@@ -124,7 +134,8 @@ def check_resume_config(run_dir: Path, new: RunConfig) -> RunConfig:
     if changed:
         raise ConfigError(
             f"{run_dir}: --resume continues the run exactly as it was configured, but these keys differ from its "
-            "config.yaml:\n" + "\n".join(f"  {d}" for d in changed)
+            "config.yaml:\n"
+            + "\n".join(f"  {d}" for d in changed)
             + f"\nDrop those overrides to resume, or start a new run (another --out). Only "
             f"{', '.join(sorted(RESUME_MAY_CHANGE))} may change on resume."
         )
@@ -154,23 +165,38 @@ def environment(seed: int, device: str) -> dict[str, Any]:
     import torch
 
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).resolve().parent,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
-    versions = {"dermkit": __version__, "python": platform.python_version(), "torch": torch.__version__,
-                "numpy": numpy.__version__}
+    versions = {
+        "dermkit": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+    }
     for name in ("torchvision", "timm", "segmentation_models_pytorch", "albumentations", "cv2", "sklearn"):
         try:
             versions[name] = __import__(name).__version__
         except ImportError:
             pass
     return {
-        "seed": seed, "device": device, "versions": versions, "git_commit": commit,
-        "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
-        "argv": sys.argv, "started": _dt.datetime.now().isoformat(timespec="seconds"),
+        "seed": seed,
+        "device": device,
+        "versions": versions,
+        "git_commit": commit,
+        "platform": platform.platform(),
+        "torch_threads": torch.get_num_threads(),
+        "argv": sys.argv,
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
     }
 
 

@@ -56,8 +56,13 @@ class BaseTask:
 
     def prepare(self, run_dir: Path, expect_fingerprint: dict[str, Any] | None = None) -> PreparedData:
         """Checked, split data (nothing written yet; see :meth:`PreparedData.write`)."""
-        return prepare_data(self.cfg.data, run_dir, need_masks=self.need_masks, need_labels=self.need_labels,
-                            expect_fingerprint=expect_fingerprint)
+        return prepare_data(
+            self.cfg.data,
+            run_dir,
+            need_masks=self.need_masks,
+            need_labels=self.need_labels,
+            expect_fingerprint=expect_fingerprint,
+        )
 
     def model_kwargs(self) -> dict[str, Any]:
         return dict(self.cfg.model.kwargs)
@@ -137,7 +142,6 @@ class SegmentationTask(BaseTask):
             f"{prefix}jaccard": float(jac_all.mean()),
             f"{prefix}threshold_jaccard": float(threshold_jaccard(jac_all).mean()),
         }
-
 
 
 @TASKS.register("classification")

@@ -83,16 +83,22 @@ def build_scheduler(cfg: RunConfig, optimizer: torch.optim.Optimizer, mode: str)
     s = cfg.schedule
     if s.name == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode=mode, factor=s.factor, patience=s.patience, threshold=s.threshold,
-            threshold_mode="abs", min_lr=s.min_lr,
+            optimizer,
+            mode=mode,
+            factor=s.factor,
+            patience=s.patience,
+            threshold=s.threshold,
+            threshold_mode="abs",
+            min_lr=s.min_lr,
         )
     if s.name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.train.epochs, eta_min=s.min_lr)
     return None
 
 
-def _to_device(batch: dict[str, torch.Tensor], device: torch.device,
-               memory_format: torch.memory_format = torch.contiguous_format) -> dict[str, torch.Tensor]:
+def _to_device(
+    batch: dict[str, torch.Tensor], device: torch.device, memory_format: torch.memory_format = torch.contiguous_format
+) -> dict[str, torch.Tensor]:
     out = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
     out["image"] = out["image"].contiguous(memory_format=memory_format)
     return out
@@ -150,14 +156,19 @@ class Trainer:
         expect = None
         if self.resume:
             if not (self.run_dir / "checkpoints" / "last.pt").exists():
-                raise DermkitError(f"{self.run_dir}: nothing to resume (no checkpoints/last.pt); start it without --resume")
+                raise DermkitError(
+                    f"{self.run_dir}: nothing to resume (no checkpoints/last.pt); start it without --resume"
+                )
             check_resume_config(self.run_dir, cfg)
             fingerprint = self.run_dir / FINGERPRINT_FILE
             if fingerprint.exists():
                 expect = json.loads(fingerprint.read_text())
             else:
-                log.warning("%s: run has no %s (made before data fingerprints); its data cannot be compared",
-                            self.run_dir, FINGERPRINT_FILE)
+                log.warning(
+                    "%s: run has no %s (made before data fingerprints); its data cannot be compared",
+                    self.run_dir,
+                    FINGERPRINT_FILE,
+                )
         seed_everything(cfg.train.seed)
         self.data = self.task.prepare(self.run_dir, expect_fingerprint=expect)
         self.data.write(self.run_dir)
@@ -182,8 +193,12 @@ class Trainer:
         # A private generator: creating an iterator would otherwise draw from torch's global RNG
         # and shift dropout after a mid-epoch resume. Worker seeds do not matter (augmentation
         # seeds are explicit), so a constant is fine.
-        common = dict(num_workers=workers, pin_memory=self.device.type == "cuda", persistent_workers=False,
-                      generator=torch.Generator().manual_seed(self.cfg.train.seed))
+        common = dict(
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+            generator=torch.Generator().manual_seed(self.cfg.train.seed),
+        )
         if batches is not None:
             return DataLoader(dataset, batch_sampler=batches, **common)
         return DataLoader(dataset, batch_size=batch_size, shuffle=False, **common)
@@ -193,15 +208,22 @@ class Trainer:
         training = TrainingState(
             optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
-            scaler=self.scaler.state_dict(), loop=asdict(self.state), torch_rng=torch.get_rng_state(),
+            scaler=self.scaler.state_dict(),
+            loop=asdict(self.state),
+            torch_rng=torch.get_rng_state(),
         )
         # The input scaling the weights were trained with is stored because a model rebuilt
         # without its pretrained source would not know it.
         return Checkpoint(
-            task=self.cfg.task, config=self.cfg.model_dump(mode="json"), model_name=self.cfg.model.name,
-            model_kwargs=self.task.model_kwargs(), classes=tuple(self.data.table.classes),
-            mean=tuple(self.task.normalize[0]), std=tuple(self.task.normalize[1]),
-            weights=self.model.state_dict(), training=training,
+            task=self.cfg.task,
+            config=self.cfg.model_dump(mode="json"),
+            model_name=self.cfg.model.name,
+            model_kwargs=self.task.model_kwargs(),
+            classes=tuple(self.data.table.classes),
+            mean=tuple(self.task.normalize[0]),
+            std=tuple(self.task.normalize[1]),
+            weights=self.model.state_dict(),
+            training=training,
         )
 
     def _restore(self, path: Path) -> None:
@@ -256,32 +278,47 @@ class Trainer:
         self.model.train()
         t0 = time.perf_counter()
         running, seen = 0.0, 0
-        bar = tqdm(total=len(batches), initial=done, desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
-                   disable=not self.progress, leave=False, dynamic_ncols=True)
+        bar = tqdm(
+            total=len(batches),
+            initial=done,
+            desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
+            disable=not self.progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
         try:
             running, seen = self._train_batches(batches, bar, running, seen)
         except KeyboardInterrupt:
             bar.close()
             self._save("last.pt")
-            log.warning("interrupted at epoch %d, batch %d; the state is in %s", epoch + 1, st.batch,
-                        self.run_dir / "checkpoints" / "last.pt")
+            log.info(
+                "interrupted at epoch %d, batch %d; the state is in %s",
+                epoch + 1,
+                st.batch,
+                self.run_dir / "checkpoints" / "last.pt",
+            )
             raise
         bar.close()
-        metrics = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
-                   "train_loss": running / max(seen, 1)}
+        metrics = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], "train_loss": running / max(seen, 1)}
         if len(self.val_set):
-            metrics.update(self.task.evaluate(self.model, self._loader(self.val_set, batch_size=cfg.train.batch_size),
-                                              self.loss_fn, self.device, prefix="val_"))
+            metrics.update(
+                self.task.evaluate(
+                    self.model,
+                    self._loader(self.val_set, batch_size=cfg.train.batch_size),
+                    self.loss_fn,
+                    self.device,
+                    prefix="val_",
+                )
+            )
         metrics["seconds"] = round(time.perf_counter() - t0, 2)
         stop = self._end_epoch(metrics)
         return stop
 
     def _train_batches(self, batches: list[list[int]], bar, running: float, seen: int) -> tuple[float, int]:
         """The optimiser steps of the epoch's remaining batches; returns the running loss sum and count."""
-        cfg, st = self.cfg, self.state
-        epoch = st.epoch
+        st = self.state
         with _deferred_interrupt() as interrupted:
-            for batch in self._loader(self.train_set, batches[st.batch:]):
+            for batch in self._loader(self.train_set, batches[st.batch :]):
                 running, seen = self._step(batch, batches, bar, running, seen)
                 if interrupted():
                     raise KeyboardInterrupt
@@ -364,9 +401,13 @@ class Trainer:
         """Reload the best weights and evaluate them on validation and test."""
         best = self.run_dir / "checkpoints" / "best.pt"
         self.model.load_state_dict(load_checkpoint(best, map_location=self.device).weights)
-        final = {"recipe": self.cfg.recipe, "best_epoch": self.state.best_epoch,
-                 "monitor": self.cfg.monitor, "best_value": self.state.best,
-                 "epochs_run": len(self.state.history)}
+        final = {
+            "recipe": self.cfg.recipe,
+            "best_epoch": self.state.best_epoch,
+            "monitor": self.cfg.monitor,
+            "best_value": self.state.best,
+            "epochs_run": len(self.state.history),
+        }
         final.update(self.task.final_metrics(self.model, self.data, self.run_dir, self.device))
         write_json(self.run_dir / "final_metrics.json", final)
         return final
@@ -375,4 +416,3 @@ class Trainer:
 def fit(cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Train ``cfg`` into ``run_dir``; see :class:`Trainer`."""
     return Trainer(cfg, run_dir, resume=resume, progress=progress).fit()
-

@@ -29,31 +29,48 @@ from dermkit.files import write_json
 from dermkit.inference.data import run_dataset
 from dermkit.inference.focus import run_focus
 from dermkit.inference.runs import LoadedRun
-from dermkit.models.tta import tta_class_logits
 from dermkit.metrics.bootstrap import bootstrap_ci
 from dermkit.metrics.calibration import expected_calibration_error
 from dermkit.metrics.classification import balanced_accuracy, macro_auc, melanoma_view
 from dermkit.metrics.isic_csv import write_isic_task3_csv
 from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, reliability_diagram
 from dermkit.metrics.report import classification_report
+from dermkit.models.tta import tta_class_logits
 
 MELANOMA_NAMES = ("mel", "melanoma")
 
 
-def predict_logits(run: LoadedRun, table: LesionTable, indices: np.ndarray, tta: bool, batch_size: int = 32,
-                   num_workers: int = 2, progress: bool = True) -> np.ndarray:
+def predict_logits(
+    run: LoadedRun,
+    table: LesionTable,
+    indices: np.ndarray,
+    tta: bool,
+    batch_size: int = 32,
+    num_workers: int = 2,
+    progress: bool = True,
+) -> np.ndarray:
     """(N, C) logits of ``run`` for the rows ``indices`` of ``table`` (in that order), with the
     run's preprocessing and lesion focus, as in training."""
     ds = run_dataset(run.cfg, table, indices, (run.mean, run.std), focus=run_focus(run))
     out = []
-    for batch in tqdm(DataLoader(ds, batch_size=batch_size, num_workers=num_workers), desc="classifying",
-                      disable=not progress, leave=False):
+    for batch in tqdm(
+        DataLoader(ds, batch_size=batch_size, num_workers=num_workers),
+        desc="classifying",
+        disable=not progress,
+        leave=False,
+    ):
         out.append(tta_class_logits(run.model, batch["image"].to(run.device), batch["meta"].to(run.device), tta).cpu())
     return torch.cat(out).numpy()
 
 
-def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarray, tta: bool | None,
-                   calibrate: bool, progress: bool = True) -> np.ndarray:
+def ensemble_proba(
+    runs: list[LoadedRun],
+    table: LesionTable,
+    indices: np.ndarray,
+    tta: bool | None,
+    calibrate: bool,
+    progress: bool = True,
+) -> np.ndarray:
     """Mean over runs of each run's (validation-calibrated when ``calibrate``) probabilities."""
     probas = []
     meta = metadata_matrix(table, indices) if calibrate else None
@@ -64,8 +81,14 @@ def ensemble_proba(runs: list[LoadedRun], table: LesionTable, indices: np.ndarra
     return np.mean(probas, axis=0)
 
 
-def refit_calibration(run: LoadedRun, table: LesionTable, val_indices: np.ndarray, train_indices: np.ndarray,
-                      tta: bool | None = None, progress: bool = True) -> Calibration:
+def refit_calibration(
+    run: LoadedRun,
+    table: LesionTable,
+    val_indices: np.ndarray,
+    train_indices: np.ndarray,
+    tta: bool | None = None,
+    progress: bool = True,
+) -> Calibration:
     """Fit ``run``'s calibration again on its validation rows (e.g. after changing
     ``inference.calibration``; the metadata expert is refitted on ``train_indices``) and rewrite
     ``RUN/calibration.json``; returns the new calibration. The validation logits are made with
@@ -83,13 +106,21 @@ def _check_runs(runs: list[LoadedRun]) -> list[str]:
     classes = runs[0].classes
     for run in runs[1:]:
         if run.classes != classes:
-            raise DataError(f"runs disagree on classes: {run.run_dir} has {run.classes}, {runs[0].run_dir} has {classes}")
+            raise DataError(
+                f"runs disagree on classes: {run.run_dir} has {run.classes}, {runs[0].run_dir} has {classes}"
+            )
     return classes
 
 
 def evaluate_classification(
-    runs: list[LoadedRun], table: LesionTable, out_dir: str | Path, indices: np.ndarray | None = None,
-    tta: bool | None = None, calibrate: bool = True, n_boot: int = 1000, progress: bool = True,
+    runs: list[LoadedRun],
+    table: LesionTable,
+    out_dir: str | Path,
+    indices: np.ndarray | None = None,
+    tta: bool | None = None,
+    calibrate: bool = True,
+    n_boot: int = 1000,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Score ``runs`` (one, or an ensemble) on ``table``; returns what ``metrics.json`` holds."""
     out_dir = Path(out_dir)
@@ -107,14 +138,22 @@ def evaluate_classification(
         write_isic_task3_csv(out_dir / "predictions_isic.csv", ids, proba, classes)
     calibration = runs[0].calibration() if calibrate and len(runs) == 1 else IDENTITY
     pd.DataFrame(proba, columns=classes).assign(
-        image_id=ids, label=records["label"].iloc[indices].tolist(),
+        image_id=ids,
+        label=records["label"].iloc[indices].tolist(),
         predicted=[classes[i] for i in calibration.decide(proba)],
     ).to_csv(out_dir / "predictions.csv", index=False)
-    metrics: dict[str, Any] = {"images": len(indices), "lesions": int(len(set(groups))), "data": str(table.root),
-                               "runs": [str(r.run_dir) for r in runs],
-                               "tta": [r.tta(tta) for r in runs], "calibrated": calibrate}
+    metrics: dict[str, Any] = {
+        "images": len(indices),
+        "lesions": int(len(set(groups))),
+        "data": str(table.root),
+        "runs": [str(r.run_dir) for r in runs],
+        "tta": [r.tta(tta) for r in runs],
+        "calibrated": calibrate,
+    }
     if tuple(table.classes) == tuple(classes):
-        metrics.update(_multiclass(proba, table.label_indices()[indices], groups, classes, calibration, n_boot, out_dir))
+        metrics.update(
+            _multiclass(proba, table.label_indices()[indices], groups, classes, calibration, n_boot, out_dir)
+        )
     else:
         metrics.update(_melanoma_only(proba, table, indices, classes))
     write_json(out_dir / "metrics.json", metrics)
@@ -141,7 +180,8 @@ def _multiclass(proba, y, groups, classes, calibration: Calibration, n_boot, out
     n = len(classes)
     result["ci95"] = {
         "balanced_accuracy": bootstrap_ci(
-            y, proba, groups, lambda t, p: balanced_accuracy(t, calibration.decide(p), n), n_boot),
+            y, proba, groups, lambda t, p: balanced_accuracy(t, calibration.decide(p), n), n_boot
+        ),
         "macro_auc": bootstrap_ci(y, proba, groups, macro_auc, n_boot),
     }
     mel = next((c for c in MELANOMA_NAMES if c in classes), None)

@@ -15,8 +15,9 @@ TRUTH_COLOUR = (0, 255, 0)
 PRED_COLOUR = (255, 0, 255)
 
 
-def draw_outlines(image: np.ndarray, truth: np.ndarray | None, pred: np.ndarray | None,
-                  thickness: int | None = None) -> np.ndarray:
+def draw_outlines(
+    image: np.ndarray, truth: np.ndarray | None, pred: np.ndarray | None, thickness: int | None = None
+) -> np.ndarray:
     """Image with the true (green) and predicted (magenta) lesion outlines drawn on a copy."""
     out = image.copy()
     thickness = thickness or max(1, round(max(image.shape[:2]) / 150))
@@ -28,14 +29,18 @@ def draw_outlines(image: np.ndarray, truth: np.ndarray | None, pred: np.ndarray 
     return out
 
 
-def overlay_gallery(items: list[tuple[str, np.ndarray, np.ndarray | None, np.ndarray | None]], path: Path,
-                    title: str = "", columns: int = 4) -> Path:
+def overlay_gallery(
+    items: list[tuple[str, np.ndarray, np.ndarray | None, np.ndarray | None]],
+    path: Path,
+    title: str = "",
+    columns: int = 4,
+) -> Path:
     """A grid of (caption, image, truth, prediction) overlays saved as PNG."""
     rows = max(1, -(-len(items) // columns))
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (caption, image, truth, pred) in zip(axes.flat, items):
+    for ax, (caption, image, truth, pred) in zip(axes.flat, items, strict=False):
         ax.imshow(draw_outlines(image, truth, pred))
         ax.set_title(caption, fontsize=8)
     if title:

@@ -12,8 +12,10 @@ import pandas as pd
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee;margin:.4em 0}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}
 .note{color:#666;font-size:.9em}
 """
 
@@ -39,6 +41,7 @@ def _kv(pairs: dict[str, Any]) -> str:
 
 def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     """A DataFrame as a GitHub Markdown table (floats rounded, NaN/None as "-")."""
+
     def cell(v: Any) -> str:
         if v is None or v is pd.NA or (isinstance(v, float) and v != v):
             return "-"
@@ -53,8 +56,10 @@ def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
 def write_report(path: Path, title: str, sections: list[tuple[str, list[str]]]) -> Path:
     """Write ``sections`` [(heading, [html fragments])] as one HTML file."""
     body = "".join(f"<h2>{html.escape(h)}</h2>{''.join(parts)}" for h, parts in sections)
-    path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                    f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    path.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
     return path
 
 
@@ -62,32 +67,67 @@ def demo_report(out: Path, summary: dict[str, Any]) -> Path:
     """The main job's report: data, split, artefact removal, segmentation, classification."""
     sections: list[tuple[str, list[str]]] = []
     d = summary["data"]
-    sections.append(("Data", [
-        _kv({"folder": d["path"], "layout": d["layout"], "images": d["images"], "lesions": d["lesions"],
-             "check errors": summary["data_check"]["errors"], "check warnings": summary["data_check"]["warnings"]}),
-        _table(pd.DataFrame({"images": d["classes"]})),
-        _img(out / "data_check" / "class_distribution.png", "class distribution"),
-    ]))
+    sections.append(
+        (
+            "Data",
+            [
+                _kv(
+                    {
+                        "folder": d["path"],
+                        "layout": d["layout"],
+                        "images": d["images"],
+                        "lesions": d["lesions"],
+                        "check errors": summary["data_check"]["errors"],
+                        "check warnings": summary["data_check"]["warnings"],
+                    }
+                ),
+                _table(pd.DataFrame({"images": d["classes"]})),
+                _img(out / "data_check" / "class_distribution.png", "class distribution"),
+            ],
+        )
+    )
     sp = summary["split"]
-    sections.append(("Lesion-grouped split", [
-        _table(pd.DataFrame.from_dict(sp["counts"], orient="index"), 0),
-        f"<p>Lesions on two sides: {sp['lesions_on_two_sides']}; near-duplicate images across sides: "
-        f"{sp['near_duplicates_across_sides']}.</p>",
-    ]))
+    sections.append(
+        (
+            "Lesion-grouped split",
+            [
+                _table(pd.DataFrame.from_dict(sp["counts"], orient="index"), 0),
+                f"<p>Lesions on two sides: {sp['lesions_on_two_sides']}; near-duplicate images across sides: "
+                f"{sp['near_duplicates_across_sides']}.</p>",
+            ],
+        )
+    )
     sections.append(("Artefact removal", [_img(summary.get("preprocess_gallery"), "hair and frame removal")]))
     if "segmentation" in summary:
         seg = summary["segmentation"]
-        sections.append(("Segmentation", [
-            _kv({"run": seg["run"], "best epoch": seg["best_epoch"], **{f"test {k}": v for k, v in seg["test"].items()}}),
-            _img(seg["curves"], "training curves"), _img(seg["gallery"], "lowest-Jaccard test images"),
-        ]))
+        sections.append(
+            (
+                "Segmentation",
+                [
+                    _kv(
+                        {
+                            "run": seg["run"],
+                            "best epoch": seg["best_epoch"],
+                            **{f"test {k}": v for k, v in seg["test"].items()},
+                        }
+                    ),
+                    _img(seg["curves"], "training curves"),
+                    _img(seg["gallery"], "lowest-Jaccard test images"),
+                ],
+            )
+        )
     if "classification" in summary:
         cls = summary["classification"]
         parts = [_kv({"run": cls["run"], **{k: v for k, v in cls["test"].items() if not isinstance(v, dict)}})]
         if cls.get("per_class_csv") and Path(cls["per_class_csv"]).exists():
             parts.append(_table(pd.read_csv(cls["per_class_csv"], index_col=0)))
-        for key, alt in (("curves", "training curves"), ("confusion_png", "confusion matrix"), ("roc_png", "ROC curves"),
-                         ("reliability_png", "reliability diagram"), ("examples_png", "example predictions")):
+        for key, alt in (
+            ("curves", "training curves"),
+            ("confusion_png", "confusion matrix"),
+            ("roc_png", "ROC curves"),
+            ("reliability_png", "reliability diagram"),
+            ("examples_png", "example predictions"),
+        ):
             parts.append(_img(cls.get(key), alt))
         sections.append(("Classification", parts))
     return write_report(out / "report.html", "dermkit report", sections)

@@ -24,8 +24,14 @@ from dermkit.metrics.segmentation import score_masks
 
 
 def evaluate_segmentation(
-    run: LoadedRun, table: LesionTable, out_dir: str | Path, indices: np.ndarray | None = None,
-    tta: bool | None = None, postprocess: bool | None = None, gallery_size: int = 8, progress: bool = True,
+    run: LoadedRun,
+    table: LesionTable,
+    out_dir: str | Path,
+    indices: np.ndarray | None = None,
+    tta: bool | None = None,
+    postprocess: bool | None = None,
+    gallery_size: int = 8,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Score ``run`` on the rows ``indices`` of ``table`` (all rows with masks by default).
 
@@ -51,12 +57,18 @@ def evaluate_segmentation(
     scores = score_masks(preds, truths, ids)
     per_image = scores.per_image
     per_image.to_csv(out_dir / "per_image.csv")  # index: image_id
-    metrics = {"images": len(ids), "data": str(table.root), "run": str(run.run_dir), **scores.means(),
-               "tta": run.tta(tta),
-               "postprocess": run.cfg.inference.postprocess if postprocess is None else postprocess}
+    metrics = {
+        "images": len(ids),
+        "data": str(table.root),
+        "run": str(run.run_dir),
+        **scores.means(),
+        "tta": run.tta(tta),
+        "postprocess": run.cfg.inference.postprocess if postprocess is None else postprocess,
+    }
     write_json(out_dir / "metrics.json", metrics)
     worst = np.argsort(per_image["jaccard"].to_numpy())[:gallery_size]
-    items = [(f"{ids[i]}  J={per_image['jaccard'].iloc[i]:.2f}", read_image(images[i]), truths[i], preds[i])
-             for i in worst]
+    items = [
+        (f"{ids[i]}  J={per_image['jaccard'].iloc[i]:.2f}", read_image(images[i]), truths[i], preds[i]) for i in worst
+    ]
     overlay_gallery(items, out_dir / "worst_cases.png", title="lowest Jaccard")
     return metrics

@@ -16,8 +16,16 @@ from dermkit.inference.focus import LesionFocus, focus_of
 Normalize = tuple[Sequence[float], Sequence[float]]
 
 
-def run_dataset(cfg: RunConfig, table: LesionTable, indices: np.ndarray, normalize: Normalize, *,
-                augment: bool = False, masks: bool = False, focus: LesionFocus | None | bool = True) -> LesionDataset:
+def run_dataset(
+    cfg: RunConfig,
+    table: LesionTable,
+    indices: np.ndarray,
+    normalize: Normalize,
+    *,
+    augment: bool = False,
+    masks: bool = False,
+    focus: LesionFocus | None | bool = True,
+) -> LesionDataset:
     """A :class:`LesionDataset` of ``table``'s rows ``indices`` as the run ``cfg`` sees them.
 
     Args:
@@ -30,8 +38,13 @@ def run_dataset(cfg: RunConfig, table: LesionTable, indices: np.ndarray, normali
     if focus is True:
         focus = focus_of(cfg.data.focus)
     return LesionDataset(
-        table, indices, preprocess_config=cfg.data.preprocess,
+        table,
+        indices,
+        preprocess_config=cfg.data.preprocess,
         transform=build_augment(cfg.augment) if augment else None,
-        normalize=(tuple(normalize[0]), tuple(normalize[1])), cache_dir=resolve_cache_dir(cfg.data.cache_dir),
-        load_masks=masks, seed=cfg.train.seed, focus=focus or None,
+        normalize=(tuple(normalize[0]), tuple(normalize[1])),
+        cache_dir=resolve_cache_dir(cfg.data.cache_dir),
+        load_masks=masks,
+        seed=cfg.train.seed,
+        focus=focus or None,
     )

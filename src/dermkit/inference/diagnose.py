@@ -42,8 +42,9 @@ class Diagnosis:
 
 
 @torch.no_grad()
-def diagnose(run: LoadedRun, image: np.ndarray, meta: Metadata | None = None, tta: bool | None = None,
-             calibrated: bool = True) -> Diagnosis:
+def diagnose(
+    run: LoadedRun, image: np.ndarray, meta: Metadata | None = None, tta: bool | None = None, calibrated: bool = True
+) -> Diagnosis:
     """Classify one (H, W, 3) uint8 image as training and ``evaluate cls`` do: the run's lesion
     focus (``data.focus``), preprocessing, test-time augmentation and calibration.
 
@@ -72,5 +73,12 @@ def diagnose(run: LoadedRun, image: np.ndarray, meta: Metadata | None = None, tt
         attention = np.zeros((h, w), np.float32)
         y0, y1, x0, x1 = box
         attention[y0:y1, x0:x1] = inner
-    return Diagnosis(run.classes, proba, run.classes[pred], float(proba[pred]), cal.decision if calibrated else "argmax",
-                     attention, box)
+    return Diagnosis(
+        run.classes,
+        proba,
+        run.classes[pred],
+        float(proba[pred]),
+        cal.decision if calibrated else "argmax",
+        attention,
+        box,
+    )

@@ -27,8 +27,9 @@ def predict_mask_proba(run: LoadedRun, image: np.ndarray, tta: bool | None = Non
     return restore_mask(proba.astype(np.float32), pre)
 
 
-def predict_mask(run: LoadedRun, image: np.ndarray, tta: bool | None = None,
-                 postprocess: bool | None = None) -> np.ndarray:
+def predict_mask(
+    run: LoadedRun, image: np.ndarray, tta: bool | None = None, postprocess: bool | None = None
+) -> np.ndarray:
     """(H, W) uint8 {0, 1} lesion mask at the image's size, with the run's inference settings."""
     inf = run.cfg.inference
     mask = (predict_mask_proba(run, image, tta) > inf.threshold).astype(np.uint8)

@@ -58,7 +58,9 @@ class LoadedRun:
         return torch.from_numpy(to_model_input(image, self.mean, self.std))[None].to(self.device)
 
 
-def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto", task: Task | None = None) -> LoadedRun:
+def load_run(
+    run_dir: str | Path, checkpoint: str = "best", device: str = "auto", task: Task | None = None
+) -> LoadedRun:
     """Rebuild a run's model from ``RUN/checkpoints/<checkpoint>.pt`` (no code edits needed).
 
     Args:
@@ -73,13 +75,16 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto"
     dev = resolve_device(device)
     ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location=dev)
     if task is not None and ckpt.task != task:
-        raise DermkitError(f"{run_dir} holds a {ckpt.task} run, but a {task} run is needed here "
-                           f"(one trained with `{TRAIN_COMMAND[task]}`)")
+        raise DermkitError(
+            f"{run_dir} holds a {ckpt.task} run, but a {task} run is needed here "
+            f"(one trained with `{TRAIN_COMMAND[task]}`)"
+        )
     try:
         cfg = RunConfig.model_validate(ckpt.config)
     except ValidationError as exc:
-        raise CheckpointError(f"{run_dir}: the checkpoint's config is not valid for this dermkit ({exc.errors()[0]['msg']})"
-                              ) from None
+        raise CheckpointError(
+            f"{run_dir}: the checkpoint's config is not valid for this dermkit ({exc.errors()[0]['msg']})"
+        ) from None
     kwargs = dict(ckpt.model_kwargs)
     if "pretrained" in kwargs:  # weights come from the checkpoint: never fetch pretrained ones again
         kwargs["pretrained"] = False
@@ -87,9 +92,17 @@ def load_run(run_dir: str | Path, checkpoint: str = "best", device: str = "auto"
     try:
         model.load_state_dict(ckpt.weights)
     except RuntimeError as exc:
-        raise CheckpointError(f"{run_dir}: the checkpoint's weights do not fit model {ckpt.model_name!r} "
-                              f"({str(exc).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"{run_dir}: the checkpoint's weights do not fit model {ckpt.model_name!r} ({str(exc).splitlines()[0]})"
+        ) from None
     memory = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
     model.to(dev, memory_format=memory).eval()
-    return LoadedRun(run_dir, cfg, model, list(ckpt.classes), np.asarray(ckpt.mean, np.float32),
-                     np.asarray(ckpt.std, np.float32), dev)
+    return LoadedRun(
+        run_dir,
+        cfg,
+        model,
+        list(ckpt.classes),
+        np.asarray(ckpt.mean, np.float32),
+        np.asarray(ckpt.std, np.float32),
+        dev,
+    )

@@ -49,8 +49,9 @@ def undo_view(y: Tensor, view: View) -> Tensor:
     return torch.flip(y, dims) if dims else y
 
 
-def average_views(fn: Callable[[Tensor], Tensor], x: Tensor, views: tuple[View, ...], spatial: bool,
-                  batched: bool = False) -> Tensor:
+def average_views(
+    fn: Callable[[Tensor], Tensor], x: Tensor, views: tuple[View, ...], spatial: bool, batched: bool = False
+) -> Tensor:
     """Mean of ``fn`` over ``views`` of ``x``.
 
     Args:
@@ -75,8 +76,9 @@ def average_views(fn: Callable[[Tensor], Tensor], x: Tensor, views: tuple[View, 
 def tta_mask_proba(model: nn.Module, images: Tensor, enabled: bool) -> Tensor:
     """(B, 1, H, W) lesion probabilities of a segmenter, averaged over the 4 flips when ``enabled``."""
     views = tta_views(*images.shape[-2:], enabled=enabled, rotations=False)
-    return average_views(lambda v: torch.sigmoid(model(v).mask_logits.float()), images, views, spatial=True,
-                         batched=True)
+    return average_views(
+        lambda v: torch.sigmoid(model(v).mask_logits.float()), images, views, spatial=True, batched=True
+    )
 
 
 @torch.no_grad()

@@ -111,8 +111,8 @@ def _keep_hairlike(mask: np.ndarray, min_area: int, max_mean_dist: float) -> np.
     """Keep components that look like hair: big enough, thin, and not compact.
 
     Thinness is the mean distance-to-background inside the component (1 for a 1-2 px line, about
-    width / 4 + 1 / 2 for wider strips, radius / 3 for a disc); compactness is bbox-diagonal^2 / area (about length / width for
-    a line, 8 / pi ~ 2.5 for a disc), which drops dots and globules.
+    width / 4 + 1 / 2 for wider strips, radius / 3 for a disc); compactness is bbox-diagonal^2 / area
+    (about length / width for a line, 8 / pi ~ 2.5 for a disc), which drops dots and globules.
     """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:

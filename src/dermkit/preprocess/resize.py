@@ -96,9 +96,7 @@ def _scale(array: np.ndarray, size: tuple[int, int], nearest: bool) -> np.ndarra
 def apply_resize(array: np.ndarray, transform: ResizeTransform, nearest: bool) -> np.ndarray:
     """Apply ``transform`` to an image or mask of the original size (padding with 0)."""
     if array.shape[:2] != transform.original_size:
-        raise ImageFormatError(
-            f"array has size {array.shape[:2]} but the transform expects {transform.original_size}"
-        )
+        raise ImageFormatError(f"array has size {array.shape[:2]} but the transform expects {transform.original_size}")
     y0, y1, x0, x1 = transform.source_box
     c0, c1, d0, d1 = transform.content_box
     out = np.zeros(transform.size + array.shape[2:], dtype=array.dtype)
@@ -106,9 +104,7 @@ def apply_resize(array: np.ndarray, transform: ResizeTransform, nearest: bool) -
     return out
 
 
-def resize(
-    image: np.ndarray, size: tuple[int, int], fit: Fit = "pad", mask: np.ndarray | None = None
-) -> ResizeResult:
+def resize(image: np.ndarray, size: tuple[int, int], fit: Fit = "pad", mask: np.ndarray | None = None) -> ResizeResult:
     """Resize ``image`` (and its mask, identically) to ``size``.
 
     Args:

@@ -40,8 +40,17 @@ def write_leaky_copy(table: LesionTable, out: Path, factors: dict[str, int]) -> 
             link = images / f"{copy_id}{Path(rec.image_path).suffix}"
             if not link.exists():
                 os.symlink(os.path.abspath(rec.image_path), link)
-            rows.append({"lesion_id": copy_id, "image_id": copy_id, "dx": rec.label, "dx_type": "copy",
-                         "age": rec.age, "sex": rec.sex, "localization": rec.site})
+            rows.append(
+                {
+                    "lesion_id": copy_id,
+                    "image_id": copy_id,
+                    "dx": rec.label,
+                    "dx_type": "copy",
+                    "age": rec.age,
+                    "sex": rec.sex,
+                    "localization": rec.site,
+                }
+            )
     pd.DataFrame(rows).to_csv(out / "HAM10000_metadata.csv", index=False)
     return out
 
@@ -56,16 +65,33 @@ def run_leakage_study(data: Path, out: Path, overrides: list[str] | None = None,
     recipe = shipped_recipe("cls_s2_deepconvnet")
     leaky_root = write_leaky_copy(table, out / "leaky_data", S2_OVERSAMPLING)
     # Image-level 80/20 split of the duplicated data (a small validation side picks the epoch).
-    leaky = load_config(recipe, [f"data.path={leaky_root}", "imbalance.oversample=null",
-                                 "data.split.val=0.1", "data.split.test=0.2", *(overrides or [])])
+    leaky = load_config(
+        recipe,
+        [
+            f"data.path={leaky_root}",
+            "imbalance.oversample=null",
+            "data.split.val=0.1",
+            "data.split.test=0.2",
+            *(overrides or []),
+        ],
+    )
     honest = load_config(recipe, [f"data.path={data}", *(overrides or [])])
     rows: list[dict[str, Any]] = [PAPER_CLAIM]
-    for name, cfg in (("paper protocol: duplicate, then split by image", leaky),
-                      ("dermkit: split by lesion, then over-sample train", honest)):
+    for name, cfg in (
+        ("paper protocol: duplicate, then split by image", leaky),
+        ("dermkit: split by lesion, then over-sample train", honest),
+    ):
         run_dir = out / ("leaky" if cfg is leaky else "lesion_grouped")
         final = fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists(), progress=progress)
-        rows.append({"protocol": name, "test_accuracy": final["test"]["accuracy"], "test_bma": final["test"]["bma"],
-                     "test_images": final["test"]["images"], "run": str(run_dir)})
+        rows.append(
+            {
+                "protocol": name,
+                "test_accuracy": final["test"]["accuracy"],
+                "test_bma": final["test"]["bma"],
+                "test_images": final["test"]["images"],
+                "run": str(run_dir),
+            }
+        )
     frame = pd.DataFrame(rows).astype({"test_images": "Int64"})  # a count, blank for the paper's row
     frame.to_csv(out / "leakage.csv", index=False)
     (out / "leakage.md").write_text(markdown_table(frame.drop(columns=["run"], errors="ignore")))

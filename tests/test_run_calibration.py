@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from dermkit.calibration import (
-    IDENTITY, MIN_IMAGES_FOR_BIAS, Calibration, fit_calibration, load_calibration,
+    IDENTITY,
+    MIN_IMAGES_FOR_BIAS,
+    Calibration,
+    fit_calibration,
+    load_calibration,
 )
 from dermkit.metrics.calibration import negative_log_likelihood
 
