@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,9 +135,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found; is this a dermkit run folder that finished an epoch?")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols while refusing such a file
+            warnings.simplefilter("ignore", UserWarning)
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's message advises loading with weights_only=False, which is exactly the unsafe step;
+        # only the object it refused is worth quoting.
+        found = re.search(
+            r"(Unsupported global: GLOBAL [\w.]+|unsupported GLOBAL [\w.]+|Unsupported operand \d+)", str(exc)
+        )
+        first = found.group(1) if found else "not a plain torch file"
         raise CheckpointError(
             f"{path}: not a dermkit checkpoint: it holds objects other than tensors and plain data ({first}). "
             "It was not loaded, because unpickling such a file can run code; use a checkpoint written by "

@@ -62,6 +62,16 @@ class SyntheticConfig(_Strict):
     frame_prob: float = Field(0.2, ge=0, le=1)
 
 
+def absolute_path(value: Any) -> Any:
+    """A path field as an absolute path (``~`` expanded), so a run folder records where its data
+    are and can be resumed or evaluated from any folder; empty values stay None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str | Path):
+        return str(Path(value).expanduser().absolute())
+    return value
+
+
 class SplitConfig(_Strict):
     """Lesion-grouped split; ``file`` reuses a saved split CSV instead of making one."""
 
@@ -70,6 +80,8 @@ class SplitConfig(_Strict):
     seed: int = 0
     test_fold: int = Field(0, ge=0, description="which of the seed's disjoint test sides (0 ... round(1/test)-1)")
     file: str | None = None
+
+    _absolute_file = field_validator("file", mode="before")(absolute_path)
 
     @model_validator(mode="after")
     def _fold_or_file(self) -> SplitConfig:
@@ -85,12 +97,14 @@ class FocusConfig(_Strict):
     """Segment-then-classify (S1, S2): classify the lesion found by a trained segmentation run."""
 
     run: str | None = Field(None, description="segmentation run folder; empty = classify whole images")
+    _absolute_run = field_validator("run", mode="before")(absolute_path)
     mode: Literal["mask", "crop"] = Field("crop", description="mask: black out non-lesion (S1); crop: lesion box (S2)")
     margin: float = Field(0.1, ge=0, le=1, description="crop: extra border as a fraction of the box size")
 
 
 class DataConfig(_Strict):
     path: str | None = Field(None, description="data set folder; empty = synthetic data")
+    _absolute_path = field_validator("path", mode="before")(absolute_path)
     layout: str = "auto"
     synthetic: SyntheticConfig = SyntheticConfig()
     split: SplitConfig = SplitConfig()

@@ -15,7 +15,7 @@ from dermkit.checkpoint import load_checkpoint
 from dermkit.engine import trainer as trainer_module
 from dermkit.engine.rundir import LOCK_FILE, RunLock, RunLocked
 from dermkit.engine.trainer import fit
-from dermkit.errors import ConfigError, DataError
+from dermkit.errors import ConfigError, DataError, DermkitError
 
 
 def _interrupt_after(monkeypatch, steps: int) -> None:
@@ -132,3 +132,69 @@ def test_recipe_errors_come_before_any_run_folder(synthetic_root, tmp_path):
     with pytest.raises(ConfigError, match="unet_s2"):  # stride 16: 36x36 cannot go through the encoder
         fit(tiny_config(synthetic_root, "data.preprocess.size=[36, 36]"), run, progress=False)
     assert not run.exists()
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(synthetic_root, tmp_path):
+    seg = tmp_path / "seg"
+    fit(tiny_config(synthetic_root, "train.epochs=1"), seg, progress=False)
+    other = tmp_path / "other"
+    fit(tiny_config(synthetic_root, "train.epochs=1", "train.seed=5"), other, progress=False)
+    shutil.copy(other / "checkpoints" / "last.pt", seg / "checkpoints" / "last.pt")
+    before = _record(seg)
+    with pytest.raises(DermkitError, match=r"(?s)configured otherwise than config.yaml.*train.seed: 5 -> 0"):
+        fit(tiny_config(synthetic_root, "train.epochs=1"), seg, resume=True, progress=False)
+    assert _record(seg) == before
+
+
+def test_resume_keeps_the_first_environment_and_appends_each_resume(synthetic_root, finished_run):
+    first = json.loads((finished_run / "environment.json").read_text())
+    fit(tiny_config(synthetic_root, "train.epochs=1"), finished_run, resume=True, progress=False)
+    env = json.loads((finished_run / "environment.json").read_text())
+    assert env["started"] == first["started"] and env["argv"] == first["argv"] and len(env["resumes"]) == 1
+
+
+def test_training_into_a_users_non_empty_folder_is_refused(synthetic_root, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("precious")
+    with pytest.raises(DermkitError, match=r"is not empty \(config.yaml\) and is not a dermkit run folder"):
+        fit(tiny_config(synthetic_root, "train.epochs=1"), mine, progress=False)
+    assert (mine / "config.yaml").read_text() == "precious" and sorted(os.listdir(mine)) == ["config.yaml"]
+
+
+def test_a_focus_run_that_is_not_a_segmentation_run_fails_before_any_data(synthetic_root, finished_run, tmp_path):
+    from test_classification_training import cls_config
+
+    cls = tmp_path / "cls"
+    fit(
+        cls_config(synthetic_root, "model.name=deepconvnet_s2", "model.kwargs.input_size=[32, 32]", "train.epochs=1"),
+        cls,
+        progress=False,
+    )
+    run = tmp_path / "focus"
+    for bad, reason in ((cls, "holds a classification run"), (tmp_path / "nowhere", "no .*best.pt")):
+        with pytest.raises(ConfigError, match=reason):
+            fit(
+                cls_config(
+                    synthetic_root,
+                    "model.name=deepconvnet_s2",
+                    "model.kwargs.input_size=[32, 32]",
+                    f"data.focus.run={bad}",
+                ),
+                run,
+                progress=False,
+            )
+    assert not run.exists()
+
+
+def test_run_config_records_absolute_data_paths(synthetic_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(synthetic_root.parent)
+    cfg = tiny_config(synthetic_root.name, "train.epochs=1")
+    assert cfg.data.path == str(synthetic_root)
+    run = tmp_path / "run"
+    fit(cfg, run, progress=False)
+    monkeypatch.chdir(tmp_path)  # resume from another folder: the recorded path still holds
+    from dermkit.config import load_config
+
+    assert load_config(run / "config.yaml").data.path == str(synthetic_root)
+    fit(load_config(run / "config.yaml"), run, resume=True, progress=False)

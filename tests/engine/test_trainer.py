@@ -101,7 +101,8 @@ def assert_same_run(a, b) -> None:
     assert a.training.loop["step"] == b.training.loop["step"]
     for key, tensor in a.weights.items():
         assert torch.equal(tensor, b.weights[key]), key
-    assert a.training.loop["history"][-1]["val_dice"] == b.training.loop["history"][-1]["val_dice"]
+    for row_a, row_b in zip(a.training.loop["history"], b.training.loop["history"], strict=True):
+        assert row_a["val_dice"] == row_b["val_dice"] and row_a["train_loss"] == row_b["train_loss"], row_b
 
 
 def test_nan_loss_stops_with_clear_message(synthetic_root, tmp_path, monkeypatch):

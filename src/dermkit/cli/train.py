@@ -41,7 +41,16 @@ def _train(
     from dermkit.files import check_output_dir
 
     if resume is not None:
+        if config is not None:
+            raise ConfigError(f"--resume {resume} continues that run with its own config.yaml; drop --config {config}")
+        if not resume.is_dir():
+            raise ConfigError(f"--resume {resume}: no such run folder")
         config = resume / "config.yaml"
+        if not config.is_file():
+            raise ConfigError(
+                f"--resume {resume}: it has no config.yaml, so it is not a dermkit run folder (or its training "
+                "never started); start a new run with --config RECIPE --out RUN"
+            )
     extra = list(overrides)
     # JSON strings are YAML strings: a path or "off" is never read as a number or a boolean.
     if data is not None:
@@ -59,8 +68,11 @@ def _train(
     check_output_dir(  # the trainer creates it, after checking the recipe
         run_dir, [cfg.data.path] if cfg.data.path else [], what="--resume" if resume is not None else "--out"
     )
-    from dermkit.engine.trainer import fit  # torch and the models: imported once the arguments are known good
+    # torch and the models: imported once the arguments are known good
+    from dermkit.engine.checks import check_recipe
+    from dermkit.engine.trainer import fit
 
+    check_recipe(cfg)  # a bad model, loss, size or focus run fails before the run folder is named
     console.print(f"run folder: {run_dir}")
     try:
         final = fit(cfg, run_dir, resume=resume is not None)

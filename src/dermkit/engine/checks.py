@@ -7,6 +7,9 @@ preparation or at the first forward pass.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from dermkit.checkpoint import CheckpointError, load_checkpoint
 from dermkit.config import RunConfig
 from dermkit.errors import ConfigError
 from dermkit.losses import LOSSES
@@ -17,7 +20,8 @@ _CHECK_CLASSES = 7
 
 
 def check_recipe(cfg: RunConfig) -> None:
-    """Raise ConfigError when ``cfg``'s model, loss or input size cannot work together."""
+    """Raise ConfigError when ``cfg``'s model, loss, input size or lesion-focus run cannot work together."""
+    check_focus_run(cfg)
     info = model_info(cfg.model.name)
     if info.task != cfg.task:
         raise ConfigError(
@@ -37,3 +41,22 @@ def check_recipe(cfg: RunConfig) -> None:
     if cfg.task == "classification":
         kwargs.setdefault("num_classes", _CHECK_CLASSES)
     check_input_size(cfg.model.name, kwargs, tuple(size))
+
+
+def check_focus_run(cfg: RunConfig) -> None:
+    """``data.focus.run`` must be a finished segmentation run (its checkpoint read safely)."""
+    run = cfg.data.focus.run
+    if run is None:
+        return
+    path = Path(run) / "checkpoints" / "best.pt"
+    if not path.is_file():
+        raise ConfigError(f"data.focus.run={run}: no {path}; it must be a finished segmentation run folder")
+    try:
+        task = load_checkpoint(path).task
+    except CheckpointError as exc:
+        raise ConfigError(f"data.focus.run={run}: {exc}") from None
+    if task != "segmentation":
+        raise ConfigError(
+            f"data.focus.run={run} holds a {task} run; segment-then-classify needs a segmentation run "
+            "(one trained with `dermkit train seg`)"
+        )

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
@@ -35,7 +36,15 @@ from dermkit.device import resolve_device, seed_everything
 from dermkit.engine.checks import check_recipe
 from dermkit.engine.data import FINGERPRINT_FILE
 from dermkit.engine.plots import plot_curves
-from dermkit.engine.rundir import RunLock, attach_log, check_resume_config, environment
+from dermkit.engine.rundir import (
+    RESUME_MAY_CHANGE,
+    RunLock,
+    attach_log,
+    check_resume_config,
+    claim_run_dir,
+    config_differences,
+    environment,
+)
 from dermkit.engine.tasks import create_task
 from dermkit.errors import DermkitError
 from dermkit.files import write_json
@@ -58,6 +67,8 @@ class LoopState:
     best_epoch: int | None = None
     bad_epochs: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    running_loss: float = 0.0  # sum of loss x images over the epoch's batches so far
+    running_images: int = 0  # images in those batches (train_loss = running_loss / running_images)
 
 
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, weights: np.ndarray | None = None) -> list[list[int]]:
@@ -126,6 +137,28 @@ def _deferred_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
+def check_checkpoint_belongs(ckpt: Checkpoint, saved: RunConfig, path: Path) -> None:
+    """Refuse to resume from a checkpoint of another run: its task, model and config must be the
+    run's (``config.yaml``), up to the keys a resume may change."""
+    if ckpt.training is None:
+        raise DermkitError(f"{path}: holds weights only, no training state to resume from")
+    if ckpt.task != saved.task or ckpt.model_name != saved.model.name:
+        raise DermkitError(
+            f"{path}: a {ckpt.task} checkpoint of model {ckpt.model_name!r}, but this run trains "
+            f"{saved.task} model {saved.model.name!r}; it is not this run's checkpoint"
+        )
+    try:
+        own = RunConfig.model_validate(ckpt.config)
+    except ValidationError:
+        raise DermkitError(f"{path}: its config is not valid for this dermkit; it cannot be resumed") from None
+    changed = [d for d in config_differences(own, saved) if d.split(":", 1)[0] not in RESUME_MAY_CHANGE]
+    if changed:
+        raise DermkitError(
+            f"{path} was written by a run configured otherwise than config.yaml "
+            f"({'; '.join(changed[:5])}); it is not this run's checkpoint"
+        )
+
+
 class Trainer:
     """Trains one model for one config into one run folder.
 
@@ -154,12 +187,16 @@ class Trainer:
     def _setup(self) -> None:
         cfg = self.cfg
         expect = None
+        resume_from = None
         if self.resume:
-            if not (self.run_dir / "checkpoints" / "last.pt").exists():
+            last = self.run_dir / "checkpoints" / "last.pt"
+            if not last.exists():
                 raise DermkitError(
                     f"{self.run_dir}: nothing to resume (no checkpoints/last.pt); start it without --resume"
                 )
-            check_resume_config(self.run_dir, cfg)
+            saved = check_resume_config(self.run_dir, cfg)
+            resume_from = load_checkpoint(last, map_location=self.device)
+            check_checkpoint_belongs(resume_from, saved, last)
             fingerprint = self.run_dir / FINGERPRINT_FILE
             if fingerprint.exists():
                 expect = json.loads(fingerprint.read_text())
@@ -173,7 +210,7 @@ class Trainer:
         self.data = self.task.prepare(self.run_dir, expect_fingerprint=expect)
         self.data.write(self.run_dir)
         (self.run_dir / "config.yaml").write_text(dump_config(cfg))
-        write_json(self.run_dir / "environment.json", environment(cfg.train.seed, str(self.device)))
+        self._write_environment()
         self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
         self.model = self.task.build_model().to(self.device, memory_format=self.memory_format)
         self.train_set, self.sample_weights = self.task.train_dataset(self.data)
@@ -185,8 +222,8 @@ class Trainer:
         self.scheduler = build_scheduler(cfg, self.optimizer, self.mode)
         self.use_amp = cfg.train.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
-        if self.resume:
-            self._restore(self.run_dir / "checkpoints" / "last.pt")
+        if resume_from is not None:
+            self._restore(resume_from, self.run_dir / "checkpoints" / "last.pt")
 
     def _loader(self, dataset, batches: list[list[int]] | None = None, batch_size: int | None = None) -> DataLoader:
         workers = self.cfg.data.num_workers
@@ -226,19 +263,36 @@ class Trainer:
             training=training,
         )
 
-    def _restore(self, path: Path) -> None:
-        ckpt = load_checkpoint(path, map_location=self.device)
-        if ckpt.training is None:
-            raise DermkitError(f"{path}: holds weights only, no training state to resume from")
+    def _restore(self, ckpt: Checkpoint, path: Path) -> None:
+        """Continue from ``ckpt`` (already checked to belong to this run by :func:`check_checkpoint_belongs`)."""
         t = ckpt.training
-        self.model.load_state_dict(ckpt.weights)
-        self.optimizer.load_state_dict(t.optimizer)
-        if self.scheduler is not None and t.scheduler is not None:
-            self.scheduler.load_state_dict(t.scheduler)
-        self.scaler.load_state_dict(t.scaler)
-        self.state = LoopState(**t.loop)
+        try:
+            self.model.load_state_dict(ckpt.weights)
+            self.optimizer.load_state_dict(t.optimizer)
+            if self.scheduler is not None and t.scheduler is not None:
+                self.scheduler.load_state_dict(t.scheduler)
+            self.scaler.load_state_dict(t.scaler)
+            self.state = LoopState(**t.loop)
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise DermkitError(
+                f"{path}: the training state does not fit this run's model and optimiser "
+                f"({str(exc).splitlines()[0]}); it is not this run's checkpoint"
+            ) from None
         torch.set_rng_state(t.torch_rng.cpu())
-        log.info("resumed from %s at epoch %d, batch %d", path, self.state.epoch, self.state.batch)
+        log.info("resumed from %s at epoch %d, batch %d", path, self.state.epoch + 1, self.state.batch)
+
+    def _write_environment(self) -> None:
+        """RUN/environment.json: the first start's record; each resume is appended under ``resumes``."""
+        path = self.run_dir / "environment.json"
+        env = environment(self.cfg.train.seed, str(self.device))
+        if self.resume and path.exists():
+            try:
+                first = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                first = {"unreadable_before_resume": True}
+            first.setdefault("resumes", []).append(env)
+            env = first
+        write_json(path, env)
 
     def _save(self, name: str) -> None:
         save_checkpoint(self.run_dir / "checkpoints" / name, self._checkpoint())
@@ -250,7 +304,7 @@ class Trainer:
         Ctrl-C (KeyboardInterrupt) during an epoch saves ``checkpoints/last.pt`` at the last
         finished batch before it propagates, so ``--resume`` continues from there exactly.
         """
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        claim_run_dir(self.run_dir)
         with RunLock(self.run_dir):
             handler = attach_log(self.run_dir)
             try:
@@ -277,7 +331,8 @@ class Trainer:
         done = st.batch
         self.model.train()
         t0 = time.perf_counter()
-        running, seen = 0.0, 0
+        if st.batch == 0:
+            st.running_loss, st.running_images = 0.0, 0
         bar = tqdm(
             total=len(batches),
             initial=done,
@@ -287,7 +342,7 @@ class Trainer:
             dynamic_ncols=True,
         )
         try:
-            running, seen = self._train_batches(batches, bar, running, seen)
+            self._train_batches(batches, bar)
         except KeyboardInterrupt:
             bar.close()
             self._save("last.pt")
@@ -299,7 +354,11 @@ class Trainer:
             )
             raise
         bar.close()
-        metrics = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], "train_loss": running / max(seen, 1)}
+        metrics = {
+            "epoch": epoch + 1,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "train_loss": st.running_loss / max(st.running_images, 1),
+        }
         if len(self.val_set):
             metrics.update(
                 self.task.evaluate(
@@ -314,17 +373,16 @@ class Trainer:
         stop = self._end_epoch(metrics)
         return stop
 
-    def _train_batches(self, batches: list[list[int]], bar, running: float, seen: int) -> tuple[float, int]:
-        """The optimiser steps of the epoch's remaining batches; returns the running loss sum and count."""
+    def _train_batches(self, batches: list[list[int]], bar) -> None:
+        """The optimiser steps of the epoch's remaining batches."""
         st = self.state
         with _deferred_interrupt() as interrupted:
             for batch in self._loader(self.train_set, batches[st.batch :]):
-                running, seen = self._step(batch, batches, bar, running, seen)
+                self._step(batch, batches, bar)
                 if interrupted():
                     raise KeyboardInterrupt
-        return running, seen
 
-    def _step(self, batch, batches: list[list[int]], bar, running: float, seen: int) -> tuple[float, int]:
+    def _step(self, batch, batches: list[list[int]], bar) -> None:
         """One optimiser step on one batch."""
         cfg, st = self.cfg, self.state
         epoch = st.epoch
@@ -347,13 +405,12 @@ class Trainer:
         self.scaler.update()
         st.batch += 1
         st.step += 1
-        running += loss.item() * len(batch["index"])
-        seen += len(batch["index"])
+        st.running_loss += loss.item() * len(batch["index"])
+        st.running_images += len(batch["index"])
         bar.update(1)
-        bar.set_postfix(loss=f"{running / seen:.4f}")
+        bar.set_postfix(loss=f"{st.running_loss / st.running_images:.4f}")
         if cfg.train.checkpoint_every and st.step % cfg.train.checkpoint_every == 0 and st.batch < len(batches):
             self._save("last.pt")
-        return running, seen
 
     def _end_epoch(self, metrics: dict[str, Any]) -> bool:
         cfg, st = self.cfg, self.state

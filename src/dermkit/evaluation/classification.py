@@ -24,7 +24,9 @@ from tqdm.auto import tqdm
 from dermkit.calibration import IDENTITY, Calibration, fit_run_calibration
 from dermkit.data.metadata import metadata_matrix
 from dermkit.data.records import HAM10000_CLASSES, LesionTable
-from dermkit.errors import DataError
+from dermkit.engine.rundir import EVALUATION_MARKER, claim_output_dir
+from dermkit.errors import ConfigError, DataError
+from dermkit.evaluation.checks import check_evaluation_data
 from dermkit.files import write_json
 from dermkit.inference.data import run_dataset
 from dermkit.inference.focus import run_focus
@@ -123,14 +125,18 @@ def evaluate_classification(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Score ``runs`` (one, or an ensemble) on ``table``; returns what ``metrics.json`` holds."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if n_boot < 1:
+        raise ConfigError(f"n_boot={n_boot}: the bootstrap needs at least 1 resample (1000 by default)")
     classes = _check_runs(runs)
     records = table.records
     if indices is None:
         indices = np.flatnonzero(records["label"].notna().to_numpy())
     if len(indices) == 0:
         raise DataError(f"{table.root}: no labelled images to evaluate")
+    check_evaluation_data(table, indices, masks=False)
+    out_dir = claim_output_dir(
+        Path(out_dir), EVALUATION_MARKER, "evaluation", legacy=("metrics.json", "predictions.csv")
+    )
     proba = ensemble_proba(runs, table, indices, tta, calibrate, progress)
     ids = records["image_id"].iloc[indices].astype(str).tolist()
     groups = records["lesion_id"].iloc[indices].astype(str).to_numpy()

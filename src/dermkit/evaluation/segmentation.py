@@ -15,7 +15,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dermkit.data.records import LesionTable
+from dermkit.engine.rundir import EVALUATION_MARKER, claim_output_dir
 from dermkit.errors import DataError
+from dermkit.evaluation.checks import check_evaluation_data
 from dermkit.evaluation.gallery import overlay_gallery
 from dermkit.files import write_json
 from dermkit.imageio import read_image, read_mask
@@ -38,13 +40,13 @@ def evaluate_segmentation(
     Returns:
         the metrics written to ``out_dir/metrics.json``.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     records = table.records
     if indices is None:
         indices = np.flatnonzero(records["mask_path"].notna().to_numpy())
     if len(indices) == 0:
         raise DataError(f"{table.root}: no images with lesion masks to evaluate against")
+    check_evaluation_data(table, indices, masks=True)
+    out_dir = claim_output_dir(Path(out_dir), EVALUATION_MARKER, "evaluation", legacy=("metrics.json", "per_image.csv"))
     preds, truths, ids, images = [], [], [], []
     for row in tqdm(indices, desc="segmenting", unit="img", disable=not progress):
         rec = records.iloc[int(row)]

@@ -1,0 +1,109 @@
+"""Evaluation refuses data it cannot score in full, and output folders that are the user's."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from dermkit.config import load_config
+from dermkit.data.readers import load_table
+from dermkit.engine.trainer import fit
+from dermkit.errors import ConfigError, DataError, DermkitError
+from dermkit.evaluation.classification import evaluate_classification
+from dermkit.evaluation.segmentation import evaluate_segmentation
+from dermkit.inference import load_run
+
+COMMON = [
+    "data.num_workers=0",
+    "data.cache_dir=null",
+    "train.batch_size=16",
+    "train.epochs=1",
+    "data.preprocess.size=[32, 32]",
+]
+
+
+@pytest.fixture(scope="module")
+def runs(synthetic_root, tmp_path_factory):
+    root = tmp_path_factory.mktemp("evalruns")
+    fit(
+        load_config(
+            None,
+            [
+                *COMMON,
+                f"data.path={synthetic_root}",
+                "model.name=deepconvnet_s2",
+                "model.kwargs.input_size=[32, 32]",
+                "loss.name=cross_entropy",
+            ],
+            base={"task": "classification", "recipe": "t"},
+        ),
+        root / "cls",
+        progress=False,
+    )
+    fit(
+        load_config(
+            None,
+            [
+                *COMMON,
+                f"data.path={synthetic_root}",
+                "model.name=unet_s2",
+                "model.kwargs.base_filters=4",
+                "loss.name=bce_dice",
+            ],
+            base={"task": "segmentation", "recipe": "t"},
+        ),
+        root / "seg",
+        progress=False,
+    )
+    return load_run(root / "cls"), load_run(root / "seg")
+
+
+@pytest.fixture
+def broken(synthetic_root, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root, data)
+    victim = sorted((data / "HAM10000_images").glob("*.jpg"))[2]
+    victim.write_bytes(b"")
+    return data, victim
+
+
+def test_classification_evaluation_refuses_an_unreadable_image_before_inference(runs, broken, tmp_path):
+    data, victim = broken
+    with pytest.raises(DataError, match=rf"(?s)1 problem.*{victim.name}.*file is empty.*scores every image"):
+        evaluate_classification([runs[0]], load_table(data), tmp_path / "out", n_boot=10, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_segmentation_evaluation_refuses_an_unreadable_image(runs, broken, tmp_path):
+    data, victim = broken
+    with pytest.raises(DataError, match=rf"{victim.name}.*file is empty"):
+        evaluate_segmentation(runs[1], load_table(data), tmp_path / "out", progress=False)
+
+
+def test_a_row_the_reader_left_out_is_not_silently_dropped(runs, synthetic_root, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root, data)
+    meta = pd.read_csv(data / "HAM10000_metadata.csv")
+    meta.loc[1, "dx"] = "melanoma"
+    meta.to_csv(data / "HAM10000_metadata.csv", index=False)
+    with pytest.raises(DataError, match="did you mean 'mel'"):
+        evaluate_classification([runs[0]], load_table(data), tmp_path / "out", n_boot=10, progress=False)
+
+
+def test_bootstrap_needs_one_resample_before_any_work(runs, synthetic_root, tmp_path):
+    with pytest.raises(ConfigError, match="n_boot=0"):
+        evaluate_classification([runs[0]], load_table(synthetic_root), tmp_path / "out", n_boot=0, progress=False)
+
+
+def test_evaluation_into_a_users_folder_is_refused_and_its_own_folder_reused(runs, synthetic_root, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "metrics.json").write_text("precious")
+    with pytest.raises(DermkitError, match="not a dermkit evaluation folder"):
+        evaluate_segmentation(runs[1], load_table(synthetic_root), mine, progress=False)
+    assert (mine / "metrics.json").read_text() == "precious"
+    out = tmp_path / "eval"
+    evaluate_segmentation(runs[1], load_table(synthetic_root), out, progress=False)
+    evaluate_segmentation(runs[1], load_table(synthetic_root), out, progress=False)  # its own: evaluated again
