@@ -18,6 +18,7 @@ from dermkit.data.readers import load_table
 from dermkit.data.splits import load_split, save_split, side_indices, split_summary, split_table, verify_split
 from dermkit.data.synthetic import write_synthetic_dataset
 from dermkit.engine.data import load_checked_table
+from dermkit.engine.rundir import claim_output_dir
 from dermkit.engine.trainer import fit
 from dermkit.evaluation.classification import evaluate_classification
 from dermkit.evaluation.report import demo_report
@@ -166,7 +167,7 @@ def run_demo(
     The data go through the engine's data path (:func:`~dermkit.engine.data.load_checked_table`):
     a data set with bad files stops the demo with the data check's report, as training would.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(out, ".dermkit-demo", "demo", legacy=("summary.json",))
     result = DemoResult(out)
     s = result.summary
     if data is None:

@@ -26,9 +26,10 @@ def leakage(
     """Train S2 with the paper's protocol (duplicate, then split) and lesion-grouped; compare."""
     from dermkit.data.synthetic import write_synthetic_dataset
     from dermkit.files import prepare_output_dir
-    from dermkit.reproduce.leakage import run_leakage_study
+    from dermkit.reproduce.leakage import claim_study_dir, run_leakage_study
 
     prepare_output_dir(out, [data] if data is not None else [])
+    claim_study_dir(out)  # before the synthetic data are written into it
     if data is None:
         data = out / "synthetic_data"
         if not (data / ".complete").exists():

@@ -18,10 +18,16 @@ import pandas as pd
 from dermkit.data.readers import load_table
 from dermkit.data.records import LesionTable
 from dermkit.data.sampling import S2_OVERSAMPLING
+from dermkit.engine.rundir import claim_output_dir
 from dermkit.evaluation.report import markdown_table
 from dermkit.recipes import shipped_recipe
 
 PAPER_CLAIM = {"protocol": "paper (S2, as published)", "test_accuracy": 0.972, "test_bma": None}
+
+
+def claim_study_dir(out: Path) -> Path:
+    """The study's output folder: new, empty, or one this study wrote before (never a user's folder)."""
+    return claim_output_dir(out, ".dermkit-leakage-study", "leakage study", legacy=("leaky", "lesion_grouped"))
 
 
 def write_leaky_copy(table: LesionTable, out: Path, factors: dict[str, int]) -> Path:
@@ -60,7 +66,7 @@ def run_leakage_study(data: Path, out: Path, overrides: list[str] | None = None,
     from dermkit.config import load_config
     from dermkit.engine.trainer import fit
 
-    out.mkdir(parents=True, exist_ok=True)
+    claim_study_dir(out)
     table = load_table(data)
     recipe = shipped_recipe("cls_s2_deepconvnet")
     leaky_root = write_leaky_copy(table, out / "leaky_data", S2_OVERSAMPLING)
