@@ -11,6 +11,7 @@ from dermkit.errors import DermkitError
 from dermkit.files import (
     check_no_overwrite,
     check_output_dir,
+    check_output_file,
     check_output_location,
     input_folders,
     prepare_output_dir,
@@ -125,3 +126,44 @@ def test_existing_outputs_are_kept_without_overwrite(tmp_path):
 def test_write_json_is_atomic(tmp_path):
     write_json(tmp_path / "m.json", {"a": Path("x"), "b": 1})
     assert (tmp_path / "m.json").read_text().startswith("{") and not (tmp_path / "m.json.tmp").exists()
+
+
+def test_a_missing_input_guards_nothing_instead_of_its_parent(tmp_path, monkeypatch):
+    # A mistyped data folder used to count as a file, so its parent (the current folder) became an
+    # input and every --out under it "lay inside the input folder".
+    monkeypatch.chdir(tmp_path)
+    assert input_folders(["nonexist", tmp_path / "gone" / "x.jpg"]) == []
+    assert check_output_location(Path("runs") / "r1", ["nonexist"]) == (tmp_path / "runs" / "r1").resolve()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert input_folders([tmp_path / "dangling"]) == [tmp_path.resolve()]  # a link that exists still counts
+
+
+@pytest.mark.parametrize("out", ["data/split.csv", "data/HAM10000_metadata.csv", "data/images/deeper/s.csv"])
+def test_an_output_file_among_the_inputs_is_refused(data, out):
+    (data / "HAM10000_metadata.csv").write_text("keep me")
+    with pytest.raises(DermkitError, match="lies inside the input folder"):
+        check_output_file(data.parent / out, [data], overwrite=True)
+    assert (data / "HAM10000_metadata.csv").read_text() == "keep me" and not (data / "images" / "deeper").exists()
+
+
+def test_an_output_file_beside_the_data_is_fine_but_never_silently_replaced(data, tmp_path):
+    assert check_output_file(tmp_path / "split.csv", [data]) == tmp_path / "split.csv"  # the folder contains data
+    assert check_output_file(tmp_path / "new" / "deep" / "split.csv", [data]) and not (tmp_path / "new").exists()
+    (tmp_path / "split.csv").write_text("old split")
+    with pytest.raises(DermkitError, match="already exists; pass --overwrite"):
+        check_output_file(tmp_path / "split.csv", [data])
+    check_output_file(tmp_path / "split.csv", [data], overwrite=True)
+    (tmp_path / "link.csv").symlink_to(data / "images" / "x.jpg")  # a link into the data
+    with pytest.raises(DermkitError, match="lies inside the input folder"):
+        check_output_file(tmp_path / "link.csv", [data], overwrite=True)
+
+
+def test_an_output_file_that_is_a_folder_or_unwritable_is_refused(data, tmp_path):
+    (tmp_path / "splits").mkdir()
+    with pytest.raises(DermkitError, match="is an existing folder, not a file"):
+        check_output_file(tmp_path / "splits", [data])
+    (tmp_path / "f.txt").write_text("")
+    with pytest.raises(DermkitError, match="the folder of --out .*f.txt: is an existing file, not a folder"):
+        check_output_file(tmp_path / "f.txt" / "split.csv")
+    with pytest.raises(DermkitError, match="the folder of --out .*f.txt/deeper: cannot write there"):
+        check_output_file(tmp_path / "f.txt" / "deeper" / "split.csv")

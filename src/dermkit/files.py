@@ -6,7 +6,8 @@ The guards run before any work is done, so a refused command has written nothing
   input folder, an existing file given as a folder, and a folder that cannot be written to
   (:func:`check_output_dir` checks the same and leaves no folder behind);
 * :func:`unique_output_names` refuses inputs that would write the same output file;
-* :func:`check_no_overwrite` refuses to replace existing outputs unless ``--overwrite`` is given.
+* :func:`check_no_overwrite` refuses to replace existing outputs unless ``--overwrite`` is given;
+* :func:`check_output_file` does the same for a command whose output is one file.
 """
 
 from __future__ import annotations
@@ -49,13 +50,18 @@ def input_folders(inputs: Iterable[str | Path]) -> list[Path]:
     """The folders an output must keep away from: each input folder, or a file input's folder.
 
     Symbolic links are resolved, and for a linked file both the link's folder and the target's
-    folder count, so no spelling of a path lets an output land among the inputs.
+    folder count, so no spelling of a path lets an output land among the inputs. An input that does
+    not exist holds nothing to protect and is skipped: treating it as a file made its parent (often
+    the current folder) an input, and a mistyped data folder then got a misleading "--out lies
+    inside the input folder" instead of the command's own "does not exist".
     """
     folders: list[Path] = []
     for item in inputs:
         path = Path(item).expanduser()
+        if not os.path.lexists(path):  # a broken symbolic link still counts as a file
+            continue
         candidates = [path.resolve()] if path.is_dir() else [path.absolute().parent.resolve(), path.resolve().parent]
-        folders += [c for c in candidates if c not in folders]
+        folders += [c for c in dict.fromkeys(candidates) if c not in folders]
     return folders
 
 
@@ -144,6 +150,46 @@ def _probe(out: Path, what: str) -> None:
         raise DermkitError(
             f"{what} {out}: cannot write there ({reason}); choose a folder you can write to or fix its permissions"
         ) from None
+
+
+def check_output_file(
+    out: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False, what: str = "--out"
+) -> Path:
+    """Refuse an output *file* among the inputs, over an existing file or where a folder is.
+
+    The file's folder must not be, or lie inside, an input folder (a folder that merely contains
+    the data is fine: one file written there touches none of the inputs). Nothing is created.
+
+    Args:
+        out: the output file (its folder need not exist yet).
+        inputs: input files or folders (see :func:`input_folders`).
+        overwrite: the user's ``--overwrite``: an existing file may be replaced.
+        what: how the user gave ``out`` (an option name), used in messages.
+
+    Returns:
+        ``out`` as given.
+
+    Raises:
+        DermkitError: ``out`` is a folder, lies among the inputs, exists without ``overwrite``,
+            or its folder cannot be created or written to.
+    """
+    out = Path(out).expanduser()
+    if out.is_dir():
+        raise DermkitError(
+            f"{what} {out}: is an existing folder, not a file; give the path of a file to write, outside the inputs"
+        )
+    folders = input_folders(inputs)
+    for parent in dict.fromkeys([out.absolute().parent.resolve(), out.resolve().parent]):
+        for folder in folders:
+            if parent == folder or parent.is_relative_to(folder):
+                raise DermkitError(
+                    f"{what} {out}: lies inside the input folder {folder}; outputs are never written among a "
+                    "user's inputs: choose a file outside it"
+                )
+    if os.path.lexists(out) and not overwrite:
+        raise DermkitError(f"{what} {out}: already exists; pass --overwrite to replace it, or choose another file")
+    check_output_dir(out.parent, what=f"the folder of {what}")
+    return out
 
 
 def unique_output_names(sources: Sequence[str | Path], targets: Sequence[str | Path]) -> None:
