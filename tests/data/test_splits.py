@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from dermkit.data.records import HAM10000_CLASSES, LesionTable, make_records
 from dermkit.data.splits import (
+    LeakReport,
     find_leaks,
     fold_as_split,
     kfold_table,
@@ -18,6 +22,7 @@ from dermkit.data.splits import (
     split_summary,
     split_table,
 )
+from dermkit.data.synthetic.plan import plan_lesions
 from dermkit.errors import DataError
 
 
@@ -141,3 +146,75 @@ def test_bad_fractions_raise():
         split_table(table, val=0.6, test=0.5)
     with pytest.raises(DataError, match="k >= 2"):
         kfold_table(table, k=1)
+
+
+def table_from_lesions(labels_and_sizes: list[tuple[str, int]]) -> LesionTable:
+    """One lesion per (label, number of images) pair."""
+    rows = [
+        {"image_id": f"img{les}_{k}", "image_path": f"/x/img{les}_{k}.jpg", "lesion_id": f"les{les}", "label": label}
+        for les, (label, n_images) in enumerate(labels_and_sizes)
+        for k in range(n_images)
+    ]
+    return LesionTable(make_records(rows), HAM10000_CLASSES, root=Path("/x"), layout="test")
+
+
+def synthetic_table(n: int) -> LesionTable:
+    """The lesions and labels `dermkit data synth --n n` writes (its plan; no pixels)."""
+    plan = plan_lesions(n, seed=0, balance="ham10000", images_per_lesion=1.35)
+    return table_from_lesions([(lesion.label, lesion.n_images) for lesion in plan])
+
+
+@pytest.mark.parametrize("n", [8, 12, 16])
+def test_small_data_sets_split_grouped_with_a_warning(n, caplog):
+    # 16 images: every class has fewer than the 7 images StratifiedGroupKFold needs for a 15% side,
+    # which raised sklearn's "n_splits=7 cannot be greater than the number of members in each class".
+    table = synthetic_table(n)
+    with caplog.at_level(logging.WARNING, logger="dermkit.data.splits"):
+        split = split_table(table, val=0.15, test=0.15, seed=0)
+    assert len(split) == n and set(split["split"]) == {"train", "val", "test"}
+    assert find_leaks(split).ok
+    assert split_table(table, val=0.15, test=0.15, seed=0).equals(split)  # still deterministic
+    if n in (8, 16):
+        assert "grouped by lesion (none on two sides) but not stratified by class" in caplog.text
+
+
+def test_too_few_lesions_say_how_many_and_what_to_do():
+    table = table_from_lesions([("nv", 2), ("mel", 1), ("nv", 1), ("bcc", 1), ("nv", 1)])  # 5 lesions
+    with pytest.raises(
+        DataError,
+        match=r"15% of the images by lesion for the test side.*at least 7 lesions, and there are 5; add images",
+    ):
+        split_table(table, val=0.15, test=0.15)
+    left = r"19% of the images left after the test side by lesion for the val side.*at least 5 lesions, and there are 4"
+    with pytest.raises(DataError, match=left):
+        split_table(table, val=0.15, test=0.2)
+    split = split_table(table, val=0.25, test=0.25)  # larger fractions need fewer lesions
+    assert set(split["split"]) == {"train", "val", "test"}
+    with pytest.raises(DataError, match="cannot make 6 lesion-grouped folds from 5 lesions.*--kfold 5 or fewer"):
+        kfold_table(table, k=6)
+
+
+def test_kfold_of_a_small_data_set_leaves_no_fold_empty(caplog):
+    # Stratified, scikit-learn's folds leave one of these five lesions' folds empty (seed 0).
+    table = table_from_lesions([("bcc", 3), ("akiec", 1), ("bcc", 3), ("df", 1), ("mel", 1)])
+    with caplog.at_level(logging.WARNING, logger="dermkit.data.splits"):
+        folds = kfold_table(table, k=5, seed=0)
+    assert sorted(folds["split"].unique()) == [f"fold{i}" for i in range(5)]
+    assert folds.groupby("lesion_id")["split"].nunique().max() == 1
+    assert "one fold would be empty" in caplog.text
+    assert len(set(kfold_table(synthetic_table(16), k=5, seed=0)["split"])) == 5  # no class has 5 images
+
+
+def test_leak_report_reads_as_counts_ids_and_a_remedy():
+    report = LeakReport(["L1"], [(f"a{i}", f"b{i}", 1) for i in range(5)])
+    text = report.describe()
+    assert text.startswith("1 lesion on two sides (L1); 5 near-duplicate image pairs on different sides")
+    assert "a0 ~ b0, a1 ~ b1, a2 ~ b2 and 2 more" in text
+    assert "one lesion_id" in text and "split again" in text
+    assert "[" not in text and "'" not in text  # no Python list or tuple
+    assert LeakReport([], []).describe().startswith("no lesion")
+
+
+def test_save_split_leaves_no_temporary_file(tmp_path):
+    path = save_split(split_table(make_table(30), seed=0), tmp_path / "s" / "split.csv")
+    assert path.is_file() and [p.name for p in path.parent.iterdir()] == ["split.csv"]

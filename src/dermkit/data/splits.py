@@ -8,6 +8,8 @@ reads back, so a run records exactly which images it saw.
 
 from __future__ import annotations
 
+import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ from dermkit.errors import DataError
 SPLIT_COLUMNS = ("image_id", "lesion_id", "label", "split")
 SIDES = ("train", "val", "test")
 
+logger = logging.getLogger(__name__)
+
 
 def _lesion_labels(table: LesionTable) -> np.ndarray:
     """Stratification label per image: its lesion's most common label ("none" when unlabelled)."""
@@ -35,24 +39,69 @@ def n_test_folds(fraction: float) -> int:
     return max(2, int(round(1.0 / fraction)))
 
 
-def _take_fraction(y: np.ndarray, groups: np.ndarray, fraction: float, seed: int, fold: int = 0) -> np.ndarray:
+def _folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
+    """Held-out row positions of StratifiedGroupKFold's k folds (rare-class warnings silenced)."""
+    sgkf = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # rare classes with fewer lesions than folds: expected, see _lesion_folds
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        return [held for _, held in sgkf.split(np.zeros(len(y)), y, groups)]
+
+
+def _lesion_folds(y: np.ndarray, groups: np.ndarray, k: int, seed: int, what: str) -> list[np.ndarray]:
+    """k lesion-grouped folds, stratified by ``y`` where the data allow it.
+
+    Classes with fewer lesions than folds cannot be stratified exactly; they are still grouped.
+    When no class has k images (a small data set) scikit-learn cannot stratify at all, and on
+    rare layouts its stratified folds leave one empty: then the folds are grouped by lesion but
+    not stratified, and a warning says so. Either way no lesion is on two sides.
+
+    Args:
+        y: stratification label per image.
+        groups: lesion id per image.
+        k: number of folds (at most the number of lesions).
+        seed: shuffles the assignment reproducibly.
+        what: the side being made ("test side", "5 folds"), for the warning.
+    """
+    if (np.unique(y, return_counts=True)[1] >= k).any():
+        folds = _folds(y, groups, k, seed)
+        if all(len(held) for held in folds):
+            return folds
+        reason = "stratified by class, one fold would be empty"
+    else:
+        reason = f"no class has the {k} images that stratifying by class takes"
+    logger.warning(
+        "the %s of %d images (%d lesions): %s; it is grouped by lesion (none on two sides) but not "
+        "stratified by class. More images per class give a class-balanced split",
+        what,
+        len(y),
+        len(np.unique(groups)),
+        reason,
+    )
+    return _folds(np.zeros(len(y), dtype=int), groups, k, seed)
+
+
+def _take_fraction(
+    y: np.ndarray, groups: np.ndarray, fraction: float, seed: int, fold: int = 0, side: str = "test"
+) -> np.ndarray:
     """Boolean mask of a lesion-grouped, stratified subset holding about ``fraction`` of images.
 
-    StratifiedGroupKFold with k = round(1 / fraction) folds; fold ``fold`` is the subset, so folds
+    k = round(1 / fraction) folds (:func:`_lesion_folds`); fold ``fold`` is the subset, so folds
     0 ... k-1 of one seed are disjoint (repeated held-out tests without reusing a test image).
-    Classes with fewer lesions than folds cannot be stratified exactly; they are still grouped.
+
+    Raises:
+        DataError: fewer lesions than folds: the fraction cannot be held out by lesion.
     """
     n_splits = n_test_folds(fraction)
     n_groups = len(np.unique(groups))
     if n_groups < n_splits:
         raise DataError(
-            f"cannot hold out {fraction:.0%} of {n_groups} lesions by lesion; "
-            "use a larger data set or smaller val/test fractions"
+            f"cannot hold out {fraction:.0%} of the {'images left after the test side' if side == 'val' else 'images'}"
+            f" by lesion for the {side} side: that takes {n_splits} folds, so at least {n_splits} lesions, and there "
+            f"are {n_groups}; "
+            f"add images of more lesions, or hold out a larger fraction (0.5 needs 2 lesions) or none "
+            f"(`data split --{side} 0`, or the override data.split.{side}=0 for train)"
         )
-    sgkf = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():  # rare classes with fewer lesions than folds: expected, see docstring
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        held = [held for _, held in sgkf.split(np.zeros(len(y)), y, groups)][fold]
+    held = _lesion_folds(y, groups, n_splits, seed, f"{side} side")[fold]
     picked = np.zeros(len(y), dtype=bool)
     picked[held] = True
     return picked
@@ -86,10 +135,10 @@ def split_table(
     groups = table.records["lesion_id"].astype(str).to_numpy()
     side = np.full(len(table), "train", dtype=object)
     if test > 0:
-        side[_take_fraction(y, groups, test, seed, fold=test_fold)] = "test"
+        side[_take_fraction(y, groups, test, seed, fold=test_fold, side="test")] = "test"
     if val > 0:
         rest = side == "train"
-        in_rest = _take_fraction(y[rest], groups[rest], val / (1 - test), seed + 1)
+        in_rest = _take_fraction(y[rest], groups[rest], val / (1 - test), seed + 1, side="val")
         side[np.flatnonzero(rest)[in_rest]] = "val"
     return _split_frame(table, side)
 
@@ -100,14 +149,15 @@ def kfold_table(table: LesionTable, k: int = 5, seed: int = 0) -> pd.DataFrame:
         raise DataError(f"k-fold needs k >= 2, got {k}")
     y = _lesion_labels(table)
     groups = table.records["lesion_id"].astype(str).to_numpy()
-    if len(np.unique(groups)) < k:
-        raise DataError(f"cannot make {k} folds from {len(np.unique(groups))} lesions")
+    n_groups = len(np.unique(groups))
+    if n_groups < k:
+        raise DataError(
+            f"cannot make {k} lesion-grouped folds from {n_groups} lesions: every fold needs a lesion of its own; "
+            f"use --kfold {n_groups} or fewer, or add images of more lesions"
+        )
     side = np.empty(len(table), dtype=object)
-    sgkf = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        for fold, (_, held) in enumerate(sgkf.split(np.zeros(len(y)), y, groups)):
-            side[held] = f"fold{fold}"
+    for fold, held in enumerate(_lesion_folds(y, groups, k, seed, f"{k} folds")):
+        side[held] = f"fold{fold}"
     return _split_frame(table, side)
 
 
@@ -134,6 +184,32 @@ class LeakReport:
     @property
     def ok(self) -> bool:
         return not self.shared_lesions and not self.cross_side_duplicates
+
+    def describe(self, shown: int = 3) -> str:
+        """One readable paragraph: what crosses sides (counts, a few ids as "A ~ B") and what to do."""
+        if self.ok:
+            return "no lesion and no near-duplicate image pair crosses sides."
+        parts, remedies = [], []
+        if self.shared_lesions:
+            parts.append(f"{_count(self.shared_lesions, 'lesion')} on two sides ({_few(self.shared_lesions, shown)})")
+            remedies.append("make the split again with `dermkit data split` (it keeps every lesion on one side)")
+        if self.cross_side_duplicates:
+            pairs = [f"{a} ~ {b}" for a, b, _ in self.cross_side_duplicates]
+            parts.append(f"{_count(pairs, 'near-duplicate image pair')} on different sides ({_few(pairs, shown)})")
+            remedies.append(
+                "near-duplicates are usually the same lesion: give each pair one lesion_id in the metadata "
+                "(or remove the copy) and split again; `dermkit data check` lists them all"
+            )
+        return "; ".join(parts) + ". To fix: " + "; ".join(remedies) + "."
+
+
+def _count(items: list, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _few(items: list[str], shown: int) -> str:
+    """'a, b, c and 7 more'."""
+    return ", ".join(items[:shown]) + (f" and {len(items) - shown} more" if len(items) > shown else "")
 
 
 def find_leaks(split: pd.DataFrame, near_pairs: list[tuple[str, str, int]] | None = None) -> LeakReport:
@@ -166,9 +242,12 @@ def split_summary(split: pd.DataFrame, classes: tuple[str, ...]) -> pd.DataFrame
 
 
 def save_split(split: pd.DataFrame, path: str | Path) -> Path:
+    """Write the split CSV atomically (temporary file, then rename): a crash never leaves half a split."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    split.loc[:, list(SPLIT_COLUMNS)].to_csv(path, index=False)
+    tmp = path.with_name(path.name + ".tmp")
+    split.loc[:, list(SPLIT_COLUMNS)].to_csv(tmp, index=False)
+    os.replace(tmp, path)
     return path
 
 
