@@ -72,6 +72,23 @@ def test_errors_name_the_field(tmp_path):
         load_config(tmp_path / "bad.yaml")
 
 
+@pytest.mark.parametrize(
+    "override",
+    [
+        "train.epochs=[1",  # a yaml ParserError traceback before
+        "train.epochs=!!python/object/apply:os.system ['echo run >> {marker}']",  # a ConstructorError traceback
+        "data.path=key: [a, b",
+    ],
+)
+def test_an_override_that_is_not_plain_yaml_is_a_config_error_naming_it(override, tmp_path):
+    marker = tmp_path / "ran"
+    override = override.format(marker=marker)
+    with pytest.raises(ConfigError, match="is not plain YAML") as exc:
+        parse_overrides(["train.batch_size=2", override])
+    assert repr(override) in str(exc.value) and "e.g. train.epochs=3" in str(exc.value)
+    assert not marker.exists()  # safe_load: no tag ever runs code
+
+
 def test_stable_hash_ignores_key_order():
     assert stable_hash({"a": 1, "b": [1, 2]}) == stable_hash({"b": [1, 2], "a": 1})
     assert stable_hash({"a": 1}) != stable_hash({"a": 2})

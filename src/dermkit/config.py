@@ -247,13 +247,28 @@ def set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
 
 
 def parse_overrides(overrides: list[str]) -> list[tuple[str, Any]]:
-    """["train.epochs=3", "data.path=/x"] -> [("train.epochs", 3), ("data.path", "/x")] (YAML values)."""
+    """["train.epochs=3", "data.path=/x"] -> [("train.epochs", 3), ("data.path", "/x")] (YAML values).
+
+    Values are read with ``yaml.safe_load``: plain YAML only, so a tag such as
+    ``!!python/object/apply`` is refused and never runs code.
+
+    Raises:
+        ConfigError: an item is not KEY=VALUE, or its value is not plain YAML (names the override).
+    """
     pairs = []
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not KEY=VALUE, e.g. train.epochs=3")
         key, raw = item.split("=", 1)
-        pairs.append((key.strip(), yaml.safe_load(raw) if raw.strip() else None))
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            reason = " ".join(str(getattr(exc, "problem", None) or type(exc).__name__).split())
+            raise ConfigError(
+                f"override {item!r}: the value after '=' is not plain YAML ({reason}); write a number, a word, "
+                "a quoted string or a list/mapping such as [1, 2], e.g. train.epochs=3 or data.preprocess.size=[64,64]"
+            ) from None
+        pairs.append((key.strip(), value))
     return pairs
 
 
