@@ -72,8 +72,9 @@ def test_check_reports_corrupt_file_with_exit_code_1(tmp_path):
     root = tmp_path / "syn"
     invoke("data", "synth", str(root), "--n", "20", "--size", "48x64")
     (root / "HAM10000_images" / "SYN_0000002.jpg").write_bytes(b"")
-    res = invoke("data", "check", str(root), "--no-hashes")
+    res = invoke("data", "check", str(root), "--no-hashes", "--out", str(tmp_path / "chk"))  # not ./runs
     assert res.exit_code == 1
+    assert (tmp_path / "chk" / "data_check.json").exists()
     assert "empty" in res.output and "SYN_0000002" in res.output
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ValidationError
 from tqdm.auto import tqdm
 
 from dermkit.cli._app import app, console
@@ -21,6 +22,22 @@ def output_paths(src: Path, files: list[Path], out: Path, mask_kinds: tuple[str,
         target = (out / (path.name if src.is_file() else path.relative_to(src))).with_suffix(".png")
         paths.append([target, *(target.with_name(f"{target.stem}_{kind}.png") for kind in mask_kinds)])
     return paths
+
+
+def config_from_options(config_type: type[BaseModel], **options: object) -> BaseModel:
+    """The preprocessing config from the command's options; a bad value is a usage error naming its option.
+
+    The allowed values come from the config's own validation (e.g. ``--fit``: 'pad', 'crop' or 'stretch'),
+    so the message never disagrees with what the library accepts.
+    """
+    try:
+        return config_type(**options)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "an option"
+        expected = err.get("ctx", {}).get("expected")
+        allowed = f"; expected {expected}" if expected else f": {err['msg']}"
+        raise typer.BadParameter(f"{err.get('input')!r} is not allowed{allowed}", param_hint=option) from None
 
 
 @app.command("preprocess")
@@ -45,7 +62,9 @@ def preprocess_cmd(
     from dermkit.imageio import ImageError, read_image, write_image, write_mask
     from dermkit.preprocess.pipeline import PreprocessConfig, preprocess
 
-    config = PreprocessConfig(frame=frame, hair=hair, color_constancy=color_constancy, size=parse_size(size), fit=fit)
+    config = config_from_options(
+        PreprocessConfig, frame=frame, hair=hair, color_constancy=color_constancy, size=parse_size(size), fit=fit
+    )
     files = collect_images([src])
     kinds = tuple(k for k in MASK_KINDS if save_masks and {"hair": hair, "frame": frame}[k] != "off")
     targets = output_paths(src, files, out, kinds)
