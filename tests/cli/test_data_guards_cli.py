@@ -121,6 +121,7 @@ def test_synth_onto_a_file_is_a_clean_error(run_cli, tmp_path):
     res = run_cli("data", "synth", tmp_path / "afile", "--n", 5, "--size", "32x32")
     assert res.code == 2 and "is an existing file, not a folder" in res.err  # NotADirectoryError traceback before
     assert (tmp_path / "afile").read_text() == "keep me" and "Traceback" not in res.err
+    assert run_cli("data", "synth", tmp_path / "new", "--n", 0).code == 2 and not (tmp_path / "new").exists()
 
 
 def test_synth_overwrite_replaces_a_synthetic_set_without_mixing(run_cli, small_set, tmp_path):

@@ -37,10 +37,10 @@ def synth(
     replaced (its files that the new set does not rewrite are removed, nothing else is touched).
     """
     from dermkit.data.synthetic import write_synthetic_dataset
-    from dermkit.files import prepare_output_dir
+    from dermkit.files import check_output_dir
 
     replacing = check_synth_target(out, overwrite)
-    prepare_output_dir(out, what="OUT")  # a file or an unwritable folder: refused here
+    check_output_dir(out, what="OUT")  # unwritable: refused here, leaving no folder (the generator makes it)
     old = synthetic_files(out) if replacing else {}
     root = write_synthetic_dataset(
         out,
