@@ -198,3 +198,19 @@ def test_run_config_records_absolute_data_paths(synthetic_root, tmp_path, monkey
 
     assert load_config(run / "config.yaml").data.path == str(synthetic_root)
     fit(load_config(run / "config.yaml"), run, resume=True, progress=False)
+
+
+def test_a_run_that_cannot_start_leaves_no_folder_behind(tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(DataError, match="does not exist"):
+        fit(tiny_config(tmp_path / "no-such-data", "train.epochs=1"), run, progress=False)
+    assert not run.exists()
+
+
+def test_a_failed_data_check_keeps_its_report_in_the_run_folder(synthetic_root, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root, data)
+    sorted((data / "HAM10000_images").glob("*.jpg"))[0].write_bytes(b"")
+    with pytest.raises(DataError, match="data check found 1 problem"):
+        fit(tiny_config(data, "train.epochs=1"), tmp_path / "run", progress=False)
+    assert (tmp_path / "run" / "data_check.md").exists()

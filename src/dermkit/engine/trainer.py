@@ -16,6 +16,7 @@ import contextlib
 import csv
 import json
 import logging
+import shutil
 import signal
 import threading
 import time
@@ -37,7 +38,9 @@ from dermkit.engine.checks import check_recipe
 from dermkit.engine.data import FINGERPRINT_FILE
 from dermkit.engine.plots import plot_curves
 from dermkit.engine.rundir import (
+    LOCK_FILE,
     RESUME_MAY_CHANGE,
+    RUN_MARKER,
     RunLock,
     attach_log,
     check_resume_config,
@@ -157,6 +160,13 @@ def check_checkpoint_belongs(ckpt: Checkpoint, saved: RunConfig, path: Path) -> 
             f"{path} was written by a run configured otherwise than config.yaml "
             f"({'; '.join(changed[:5])}); it is not this run's checkpoint"
         )
+
+
+def _remove_if_only(folder: Path, names: set[str], handler: logging.Handler) -> None:
+    """Delete ``folder`` when it holds nothing but ``names`` (the run folder of a run that never started)."""
+    if {p.name for p in folder.iterdir()} <= names:
+        handler.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class Trainer:
@@ -304,11 +314,17 @@ class Trainer:
         Ctrl-C (KeyboardInterrupt) during an epoch saves ``checkpoints/last.pt`` at the last
         finished batch before it propagates, so ``--resume`` continues from there exactly.
         """
+        created = not self.run_dir.exists()
         claim_run_dir(self.run_dir)
         with RunLock(self.run_dir):
             handler = attach_log(self.run_dir)
             try:
-                self._setup()
+                try:
+                    self._setup()
+                except DermkitError:
+                    if created:  # a folder this call made and nothing worth keeping went into: take it away
+                        _remove_if_only(self.run_dir, {RUN_MARKER, LOCK_FILE, "train.log"}, handler)
+                    raise
                 cfg = self.cfg
                 while self.state.epoch < cfg.train.epochs:
                     if self._train_epoch():
