@@ -174,6 +174,14 @@ def mean_f1(cases: list[Case], min_fraction: float) -> float:
     return float(np.mean([r[3] for r in rows])) if rows else float("nan")
 
 
+def bootstrap_interval(cases: list[Case], statistic, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile interval of ``statistic(cases)`` over resamples of the cases (NaN draws dropped)."""
+    rng = np.random.default_rng(seed)
+    draws = [statistic([cases[i] for i in rng.integers(0, len(cases), len(cases))]) for _ in range(n_boot)]
+    low, high = np.nanpercentile(np.array(draws, dtype=float), [2.5, 97.5])
+    return float(low), float(high)
+
+
 def _best(grid: tuple[float, ...], default: float, score) -> float:
     """The grid value with the best score; ties go to the value nearest ``default``."""
     ordered = sorted(grid, key=lambda v: abs(math.log(v / default)) if math.isfinite(v) else math.inf)
@@ -207,8 +215,12 @@ def report(name: str, cases: list[Case], shape: float, colour: float, min_fracti
 
     print(f"\n### {name} ({len(cases)} cases)\n")
     kappa = asymmetry_kappa(cases, shape, colour)
+    low, high = bootstrap_interval(cases, lambda sample: asymmetry_kappa(sample, shape, colour))
     exact = np.mean([predicted_asymmetry(c, shape, colour) == c.expert.asymmetry for c in cases])
-    print(f"Asymmetry: quadratic-weighted kappa **{kappa:.2f}**, exact agreement {exact:.2f}\n")
+    print(
+        f"Asymmetry: quadratic-weighted kappa **{kappa:.2f}** [95% bootstrap interval {low:.2f}, {high:.2f}], "
+        f"exact agreement {exact:.2f}\n"
+    )
     print("| expert \\ measured | 0 | 1 | 2 |\n|---|---|---|---|")
     for grade in (0, 1, 2):
         row = [
@@ -223,9 +235,16 @@ def report(name: str, cases: list[Case], shape: float, colour: float, min_fracti
     ours = [len(predicted_colours(c, min_fraction)) for c in cases]
     theirs = [len(c.expert.colours) for c in cases]
     pearson, spearman = pearsonr(ours, theirs)[0], spearmanr(ours, theirs)[0]
+
+    def count_spearman(sample: list[Case]) -> float:
+        x = [len(predicted_colours(c, min_fraction)) for c in sample]
+        y = [len(c.expert.colours) for c in sample]
+        return float("nan") if len(set(x)) < 2 or len(set(y)) < 2 else float(spearmanr(x, y)[0])
+
+    low, high = bootstrap_interval(cases, count_spearman)
     print(
-        f"\nColour count: Pearson r {pearson:.2f}, Spearman rho {spearman:.2f}; mean count measured "
-        f"{np.mean(ours):.2f}, experts {np.mean(theirs):.2f}; mean F1 over expert-marked colours "
+        f"\nColour count: Pearson r {pearson:.2f}, Spearman rho {spearman:.2f} [{low:.2f}, {high:.2f}]; "
+        f"mean count measured {np.mean(ours):.2f}, experts {np.mean(theirs):.2f}; mean F1 over expert-marked colours "
         f"{mean_f1(cases, min_fraction):.2f}"
     )
 

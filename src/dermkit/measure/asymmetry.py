@@ -23,9 +23,10 @@ from dermkit.measure.geometry import PrincipalAxes
 from dermkit.measure.lab import masked_blur, rgb_to_lab
 
 #: Fraction of the lesion that falls outside its mirror image above which the shape is asymmetric
-#: about an axis. A digitised disc or ellipse scores below 0.02 and an outline traced by hand
-#: around a round lesion 0.03-0.08; an L or a half-disc 0.3-0.5. 0.10 leaves the hand-traced
-#: outline of a symmetric lesion on the symmetric side.
+#: about an axis. A digitised disc or ellipse scores below 0.02 at any angle, a half-disc 0.18
+#: about the axis parallel to its flat side, a lopsided L 0.3-0.6. Outlines traced by hand score
+#: more than their lesion deserves: 0.05-0.13 on PH2 lesions the experts call symmetric, so 0.10
+#: is a compromise (not fitted; see benchmarks/RESULTS.md).
 SHAPE_THRESHOLD = 0.10
 
 #: Mean CIELAB difference (Delta E) between mirrored lesion pixels, after blurring away texture,
