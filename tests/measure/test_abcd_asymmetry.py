@@ -7,7 +7,7 @@ import pytest
 from abcd_shapes import disc, ellipse, lopsided_l, paint
 
 from dermkit.measure import measure_asymmetry, principal_axes
-from dermkit.measure.asymmetry import SHAPE_THRESHOLD, score_asymmetry, shape_non_overlap
+from dermkit.measure.asymmetry import SHAPE_THRESHOLD, downscale, score_asymmetry, shape_non_overlap
 from dermkit.measure.colours import PALETTE_RGB
 
 
@@ -73,3 +73,17 @@ def test_score_rule_counts_axes_over_either_threshold() -> None:
     assert score_asymmetry((0.05, 2.0), (0.05, None), 0.1, 10.0).score == 0
     assert score_asymmetry((0.2, 2.0), (0.05, None), 0.1, 10.0).score == 1
     assert score_asymmetry((0.05, 12.0), (0.3, None), 0.1, 10.0).score == 2
+
+
+def test_large_lesion_is_compared_in_colour_on_a_smaller_copy() -> None:
+    mask = disc(600, 250)  # major axis 500 px: colours are compared at half size
+    image = paint(mask, lesion=PALETTE_RGB["light_brown"])
+    image[(mask > 0) & (np.arange(600)[None, :] >= 300)] = PALETTE_RGB["black"]
+    a = _score(mask, image)
+    assert a.score == 1
+    assert max(a.major.colour, a.minor.colour) > 30 and min(a.major.colour, a.minor.colour) < 1
+    small_image, small_mask, small_axes = downscale(image, mask, principal_axes(mask), 256)
+    assert small_mask.shape == (307, 307) and small_image.shape == (307, 307, 3)
+    assert small_axes.major_length == pytest.approx(256)
+    own = principal_axes(small_mask)
+    assert (small_axes.cx, small_axes.cy) == pytest.approx((own.cx, own.cy), abs=0.5)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -37,6 +38,10 @@ COLOUR_THRESHOLD = 10.0
 #: The blur before the colour comparison, as a fraction of the lesion's major-axis length: it
 #: removes the network and dots (a few per cent of the lesion) and keeps regional colour.
 COLOUR_BLUR_FRACTION = 0.05
+
+#: Colours are compared on a copy scaled so the major axis is at most this many pixels: regional
+#: colour needs no more, and a blur of a twentieth of a 2,400-px lesion would take seconds.
+COLOUR_WORKING_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,31 @@ def score_asymmetry(
     return Asymmetry(folds[0], folds[1], sum(f.asymmetric for f in folds))
 
 
+def downscale(
+    image: np.ndarray, mask: np.ndarray, axes: PrincipalAxes, longest: float
+) -> tuple[np.ndarray, np.ndarray, PrincipalAxes]:
+    """(image, mask, axes) scaled so the major axis is at most ``longest`` px (unchanged if it already is).
+
+    Area averaging for the image and the mask (a mask pixel stays lesion when at least half of it
+    was); the axes follow the pixel centres, ``x' = (x + 0.5) * s - 0.5``.
+    """
+    scale = longest / axes.major_length
+    if scale >= 1.0:
+        return image, mask, axes
+    size = (max(1, round(mask.shape[1] * scale)), max(1, round(mask.shape[0] * scale)))  # (W, H)
+    small_image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small_mask = (cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
+    sx, sy = size[0] / mask.shape[1], size[1] / mask.shape[0]
+    small_axes = PrincipalAxes(
+        (axes.cx + 0.5) * sx - 0.5,
+        (axes.cy + 0.5) * sy - 0.5,
+        axes.angle,
+        axes.major_length * scale,
+        axes.minor_length * scale,
+    )
+    return small_image, small_mask, small_axes
+
+
 def measure_asymmetry(image: np.ndarray, mask: np.ndarray, axes: PrincipalAxes, use_colour: bool = True) -> Asymmetry:
     """Fold the lesion about its principal axes and score A (0..2).
 
@@ -143,13 +173,11 @@ def measure_asymmetry(image: np.ndarray, mask: np.ndarray, axes: PrincipalAxes, 
         axes: the mask's :func:`~dermkit.measure.geometry.principal_axes`.
         use_colour: also compare colours across each axis (shape only when False).
     """
-    lab = None
-    if use_colour:
-        sigma = COLOUR_BLUR_FRACTION * axes.major_length
-        lab = masked_blur(rgb_to_lab(image), mask, sigma)
-    folds = []
-    for direction in (axes.major, axes.minor):
-        shape = shape_non_overlap(mask, axes, direction)
-        colour = colour_difference(lab, mask, axes, direction) if lab is not None else None
-        folds.append((shape, colour))
-    return score_asymmetry(folds[0], folds[1])
+    shapes = [shape_non_overlap(mask, axes, direction) for direction in (axes.major, axes.minor)]
+    colours: list[float | None] = [None, None]
+    small_image, small_mask, small_axes = downscale(image, mask, axes, COLOUR_WORKING_SIZE)
+    if use_colour and small_mask.any():
+        sigma = COLOUR_BLUR_FRACTION * small_axes.major_length
+        lab = masked_blur(rgb_to_lab(small_image), small_mask, sigma)
+        colours = [colour_difference(lab, small_mask, small_axes, d) for d in (small_axes.major, small_axes.minor)]
+    return score_asymmetry((shapes[0], colours[0]), (shapes[1], colours[1]))

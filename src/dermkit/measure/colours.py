@@ -105,8 +105,11 @@ def skin_colour(lab: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
 
 
 def palette_distances(lab_pixels: np.ndarray, references: np.ndarray) -> np.ndarray:
-    """(N, 3) CIELAB pixels, (K, 3) references -> (N, K) Delta E 1976."""
-    return np.linalg.norm(lab_pixels[:, None, :] - references[None, :, :], axis=-1)
+    """(N, 3) CIELAB pixels, (K, 3) references -> (N, K) Delta E 1976.
+
+    One reference at a time, so a 40-megapixel lesion needs (N, K) floats, not (N, K, 3).
+    """
+    return np.stack([np.linalg.norm(lab_pixels - ref, axis=-1) for ref in references], axis=1)
 
 
 def colours_present(
