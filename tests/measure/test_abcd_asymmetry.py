@@ -87,3 +87,10 @@ def test_large_lesion_is_compared_in_colour_on_a_smaller_copy() -> None:
     assert small_axes.major_length == pytest.approx(256)
     own = principal_axes(small_mask)
     assert (small_axes.cx, small_axes.cy) == pytest.approx((own.cx, own.cy), abs=0.5)
+
+
+def test_hair_thin_lesion_has_no_colour_comparison_and_no_crash() -> None:
+    mask = np.zeros((40, 2000), np.uint8)
+    mask[20, 100:1900] = 1  # one pixel wide: nothing of it is left at the colour working size
+    a = _score(mask)
+    assert a.score == 0 and a.major.colour is None and a.minor.colour is None

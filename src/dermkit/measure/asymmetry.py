@@ -175,9 +175,10 @@ def measure_asymmetry(image: np.ndarray, mask: np.ndarray, axes: PrincipalAxes, 
     """
     shapes = [shape_non_overlap(mask, axes, direction) for direction in (axes.major, axes.minor)]
     colours: list[float | None] = [None, None]
-    small_image, small_mask, small_axes = downscale(image, mask, axes, COLOUR_WORKING_SIZE)
-    if use_colour and small_mask.any():
+    if use_colour:
+        small_image, small_mask, small_axes = downscale(image, mask, axes, COLOUR_WORKING_SIZE)
         sigma = COLOUR_BLUR_FRACTION * small_axes.major_length
         lab = masked_blur(rgb_to_lab(small_image), small_mask, sigma)
+        # colour_difference gives None when the scaled mask kept no mirrored pair (a hair-thin lesion).
         colours = [colour_difference(lab, small_mask, small_axes, d) for d in (small_axes.major, small_axes.minor)]
     return score_asymmetry((shapes[0], colours[0]), (shapes[1], colours[1]))
