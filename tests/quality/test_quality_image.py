@@ -89,3 +89,10 @@ def test_32_pixel_image_is_too_small() -> None:
     assert report.codes[0] == "too_small" and not report.ok
     assert (report.flags[0].value, report.flags[0].threshold) == (32.0, 64.0)
     assert "too_small" not in check_quality(lesion((64, 96), seed=0).image).codes
+
+
+def test_frame_of_a_large_image_is_found_on_a_working_copy() -> None:
+    framed = lesion((1024, 768), seed=2, frame=True)
+    measured = check_quality(framed.image).measures["frame_fraction"]
+    assert measured == pytest.approx(framed.frame_mask.mean(), abs=0.02)
+    assert measured == pytest.approx(check_quality(framed.image[::2, ::2].copy()).measures["frame_fraction"], abs=0.01)

@@ -60,6 +60,9 @@ MIN_SKIN_FRACTION = 0.7
 #: dark image: it is then not excluded (a round lens leaves at most ~45 % of a 4:3 image dark).
 MAX_FRAME_FRACTION = 0.6
 
+#: Shorter side (px) of the copy the black frame is searched on, for images larger than that.
+FRAME_WORKING_SIDE = 512
+
 #: Smallest lesion (px) worth measuring: the ABCD rule's own limit (:mod:`dermkit.measure.lesion`).
 MIN_LESION_PX = MIN_AREA_PX
 #: Smallest lesion share of the field of view: 0.5 % of a 600x450 image is a lesion ~40 px across;
