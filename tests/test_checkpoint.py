@@ -99,3 +99,47 @@ def test_truncated_and_missing_files(tmp_path):
         load_checkpoint(path)
     with pytest.raises(CheckpointError, match="checkpoint not found"):
         load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_checkpoint_model_options_cannot_point_loading_at_other_files(tmp_path):
+    from dermkit.inference import load_run
+
+    run = tmp_path / "run"
+    ckpt = _checkpoint(training=False)
+    for options in (
+        {"encoder": "tu-resnet18", "checkpoint_path": str(tmp_path / "payload.pt")},
+        {"pretrained_cfg_overlay": {"file": "/etc/passwd"}},
+    ):
+        hostile = Checkpoint(
+            "segmentation",
+            {"task": "segmentation", "model": {"name": "smp_unet"}, "loss": {"name": "dice"}},
+            "smp_unet",
+            options,
+            (),
+            (0.5,) * 3,
+            (0.25,) * 3,
+            {},
+        )
+        save_checkpoint(run / "checkpoints" / "best.pt", hostile)
+        with pytest.raises(CheckpointError, match="would make loading read other files"):
+            load_run(run, device="cpu")
+    assert ckpt.task == "segmentation"
+
+
+def test_checkpoint_model_options_the_model_does_not_take_are_a_clear_error(tmp_path):
+    from dermkit.inference import load_run
+
+    run = tmp_path / "run"
+    bad = Checkpoint(
+        "segmentation",
+        {"task": "segmentation", "model": {"name": "unet_s2"}, "loss": {"name": "dice"}},
+        "unet_s2",
+        {"base_filters": "abc"},
+        (),
+        (0.5,) * 3,
+        (0.25,) * 3,
+        {},
+    )
+    save_checkpoint(run / "checkpoints" / "best.pt", bad)
+    with pytest.raises(CheckpointError, match="cannot rebuild model 'unet_s2'"):
+        load_run(run, device="cpu")

@@ -79,7 +79,7 @@ class Checkpoint:
         task: ``"segmentation"`` or ``"classification"``.
         config: the resolved run config as a JSON-able dict.
         model_name, model_kwargs: ``create_model(model_name, **model_kwargs)`` rebuilds the network.
-        classes: class names (empty for segmentation).
+        classes: the data set's class names (a segmenter ignores them).
         mean, std: input normalisation per channel on the [0, 1] scale the weights were trained with.
         weights: the model's state dict.
         training: optimizer/scheduler/loop state, or None in a weights-only file.

@@ -18,12 +18,11 @@ from dermkit.data.readers import load_table
 from dermkit.data.splits import load_split, save_split, side_indices, split_summary, split_table, verify_split
 from dermkit.data.synthetic import write_synthetic_dataset
 from dermkit.engine.data import load_checked_table
-from dermkit.engine.rundir import claim_output_dir
 from dermkit.engine.trainer import fit
 from dermkit.evaluation.classification import evaluate_classification
 from dermkit.evaluation.report import demo_report
 from dermkit.evaluation.segmentation import evaluate_segmentation
-from dermkit.files import write_json
+from dermkit.files import claim_output_dir, write_json
 from dermkit.imageio import read_image
 from dermkit.inference import diagnose, load_run
 from dermkit.preprocess.pipeline import PreprocessConfig, preprocess

@@ -18,3 +18,8 @@ class DataError(DermkitError):
 
 class ConfigError(DermkitError):
     """A configuration file or override is invalid."""
+
+
+class DataProblems(DataError):
+    """The data were read and checked, and the check found problems (bad files, rows left out):
+    the command "ran and found problems" (exit code 1), not a usage error."""

@@ -228,3 +228,34 @@ def check_no_overwrite(paths: Iterable[str | Path], overwrite: bool) -> None:
             f"{len(existing)} of the {len(paths)} output files already exist ({_examples(existing)}); "
             "pass --overwrite to replace them, or choose another --out"
         )
+
+
+#: The marker of an evaluation's output folder (see :func:`claim_output_dir`).
+EVALUATION_MARKER = ".dermkit-evaluation"
+
+
+def claim_output_dir(
+    path: Path, marker: str, what: str, legacy: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
+) -> Path:
+    """Create ``path``, or accept it when it is empty or was made by dermkit for the same purpose
+    (it holds ``marker``, or every file named in ``legacy``, from before markers; files named in
+    ``ignore``, such as the caller's own lock, do not count); then mark it.
+
+    A non-empty folder of the user's is refused: writing dermkit's files into it would replace
+    files of the same names (``config.yaml``, ``metrics.json``, ...).
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DermkitError(f"{path}: is an existing file, not a folder; give a folder for the {what}")
+    if path.is_dir():
+        entries = sorted(p.name for p in path.iterdir() if p.name not in ignore)
+        ours = marker in entries or bool(legacy and all(n in entries for n in legacy))
+        if entries and not ours:
+            shown = ", ".join(entries[:4]) + (f" and {len(entries) - 4} more" if len(entries) > 4 else "")
+            raise DermkitError(
+                f"{path} is not empty ({shown}) and is not a dermkit {what} folder; writing the {what} there would "
+                "replace files of the same names. Choose a new or empty folder."
+            )
+    path.mkdir(parents=True, exist_ok=True)
+    (path / marker).touch()
+    return path

@@ -15,3 +15,25 @@ def test_resume_of_a_folder_that_is_no_run(run_cli, tmp_path):
     assert res.code == 2 and "not a dermkit run folder" in res.err and "--config RECIPE" in res.err
     res = run_cli("train", "seg", "--resume", tmp_path / "nowhere")
     assert res.code == 2 and "no such run folder" in res.err
+
+
+def test_a_training_refused_by_its_data_check_exits_1(run_cli, synthetic_root, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_root, data)
+    sorted((data / "HAM10000_images").glob("*.jpg"))[0].write_bytes(b"")
+    res = run_cli(
+        "train",
+        "seg",
+        "-c",
+        "seg_s2_unet",
+        "--data",
+        data,
+        "--out",
+        tmp_path / "run",
+        "train.epochs=1",
+        "data.num_workers=0",
+        "data.preprocess.size=[32,32]",
+    )
+    assert res.code == 1 and "data check found 1 problem" in res.err

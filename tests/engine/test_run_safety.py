@@ -214,3 +214,56 @@ def test_a_failed_data_check_keeps_its_report_in_the_run_folder(synthetic_root, 
     with pytest.raises(DataError, match="data check found 1 problem"):
         fit(tiny_config(data, "train.epochs=1"), tmp_path / "run", progress=False)
     assert (tmp_path / "run" / "data_check.md").exists()
+
+
+def test_fit_over_a_finished_run_is_refused_without_resume(synthetic_root, finished_run):
+    before = _record(finished_run)
+    with pytest.raises(DermkitError, match="already holds a run; resume it"):
+        fit(tiny_config(synthetic_root, "train.epochs=1"), finished_run, progress=False)
+    assert _record(finished_run) == before
+
+
+def test_resume_refuses_a_different_split(synthetic_root, finished_run):
+    split = (finished_run / "split.csv").read_text().splitlines()
+    first = split[1].split(",")
+    first[-1] = "test" if first[-1] != "test" else "train"  # one image moved to another side
+    (finished_run / "split.csv").write_text("\n".join([split[0], ",".join(first), *split[2:]]) + "\n")
+    with pytest.raises(DataError, match=rf"other sides than the run was trained with \(e.g. {first[0]}"):
+        fit(tiny_config(synthetic_root, "train.epochs=1"), finished_run, resume=True, progress=False)
+
+
+def test_a_second_ctrl_c_saves_nothing_half_done(synthetic_root, tmp_path, monkeypatch):
+    real_step = trainer_module.Trainer._step
+    calls = {"n": 0}
+
+    def step(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 8:  # a hard interrupt in the middle of epoch 2's steps
+            raise trainer_module.HardInterrupt
+        return real_step(self, *args)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_step", step)
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        fit(tiny_config(synthetic_root), run, progress=False)
+    loop = load_checkpoint(run / "checkpoints" / "last.pt").training.loop
+    assert (loop["epoch"], loop["batch"]) == (1, 0)  # the end of epoch 1, saved before: nothing half-done
+
+
+def test_loss_options_are_checked_before_any_data(synthetic_root, tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(ConfigError, match="bce_dice.*unsupported option"):
+        fit(tiny_config(synthetic_root, "loss.kwargs.no_such_option=1"), run, progress=False)
+    with pytest.raises(ConfigError, match="unsupported argument"):
+        fit(tiny_config(synthetic_root, "data.preprocess.size=null", "model.kwargs.no_such=1"), run, progress=False)
+    assert not run.exists()
+
+
+def test_a_users_folder_with_a_stray_lock_file_is_still_refused(synthetic_root, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "metrics.json").write_text("precious")
+    (mine / LOCK_FILE).write_text("{}")  # left by a killed process, or anyone
+    with pytest.raises(DermkitError):
+        fit(tiny_config(synthetic_root, "train.epochs=1"), mine, progress=False)
+    assert (mine / "metrics.json").read_text() == "precious"

@@ -3,8 +3,9 @@
 Every command calls library functions and nothing else. Exit codes (what scripts and CI see):
 
 * 0: success;
-* 1: the command ran and found problems (``data check`` errors, unreadable images, a leaking split);
-* 2: usage errors (unknown command, missing option, bad value: click's usage message) and
+* 1: the command ran and found problems (``data check`` errors, unreadable images, a leaking split,
+  a training refused by its data check or diverged: :class:`~dermkit.errors.DataProblems`);
+* 2: usage errors (unknown command, missing option, bad value: click's usage message) and every other
   :class:`~dermkit.errors.DermkitError` (a one-paragraph ``error:`` line instead of a traceback);
 * 130: interrupted (Ctrl-C), with one line on standard error.
 """
@@ -16,7 +17,7 @@ import sys
 
 from dermkit.cli import data, demo, evaluate, preprocess, recipes, reproduce, train  # noqa: F401  (register commands)
 from dermkit.cli._app import EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, Interrupted, app, console, err_console
-from dermkit.errors import DermkitError
+from dermkit.errors import DataProblems, DermkitError
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -45,6 +46,9 @@ def run_app(args: list[str] | None = None) -> int:
         app(args=args)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_PROBLEMS)
+    except DataProblems as exc:  # ran, and the data check (or the loss) found problems
+        _error(str(exc))
+        return EXIT_PROBLEMS
     except DermkitError as exc:
         _error(str(exc))
         return EXIT_USAGE

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from dermkit.checkpoint import CheckpointError, load_checkpoint
 from dermkit.config import RunConfig
 from dermkit.errors import ConfigError
-from dermkit.losses import LOSSES
+from dermkit.losses import LOSSES, create_loss
 from dermkit.models import check_input_size, model_info
+from dermkit.models.contract import build_without_weights
 
 #: Stand-in class count for the size check of classifiers (the data set decides the real one).
 _CHECK_CLASSES = 7
@@ -34,12 +37,15 @@ def check_recipe(cfg: RunConfig) -> None:
             f"loss {cfg.loss.name!r} is a {loss.info['task']} loss, but the recipe trains {cfg.task}; "
             f"use one of {', '.join(LOSSES.names(task=cfg.task))}"
         )
-    size = cfg.data.preprocess.size
-    if size is None:
-        return  # images keep their own size: checked per batch
+    create_loss(cfg.loss.name, **cfg.loss.kwargs)  # options it does not take fail here, not after the data
     kwargs = {"in_channels": 3, **cfg.model.kwargs}
     if cfg.task == "classification":
         kwargs.setdefault("num_classes", _CHECK_CLASSES)
+    size = cfg.data.preprocess.size
+    if size is None:  # images keep their own size (checked per batch); the options are checked here
+        with torch.device("meta"):
+            build_without_weights(cfg.model.name, kwargs)
+        return
     check_input_size(cfg.model.name, kwargs, tuple(size))
 
 

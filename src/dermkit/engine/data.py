@@ -27,7 +27,7 @@ from dermkit.data.readers import load_table
 from dermkit.data.records import LesionTable
 from dermkit.data.splits import find_leaks, load_split, save_split, side_indices, split_table
 from dermkit.data.synthetic import write_synthetic_dataset
-from dermkit.errors import DataError
+from dermkit.errors import DataError, DataProblems
 from dermkit.files import write_json
 
 log = logging.getLogger("dermkit.engine")
@@ -164,13 +164,13 @@ def load_checked_table(
         report.write(run_dir)
         shown = "\n".join(f"  - {p.message}" for p in report.errors[:10])
         more = f"\n  ... and {len(report.errors) - 10} more" if len(report.errors) > 10 else ""
-        raise DataError(
+        raise DataProblems(
             f"{root}: the data check found {_plural(len(report.errors), 'problem')}:\n{shown}{more}\n"
             f"Full report: {run_dir / 'data_check.md'}. Fix the files, or rerun with "
             "data.on_bad_files=exclude to leave them out (they are then listed in excluded.csv)."
         )
     if need_masks and report.n_masks and 2 * report.n_empty_masks > report.n_masks:
-        raise DataError(  # training on mostly empty masks learns "no lesion" and reports success
+        raise DataProblems(  # training on mostly empty masks learns "no lesion" and reports success
             f"{root}: {report.n_empty_masks} of {report.n_masks} masks are empty (no lesion pixel; e.g. "
             f"{', '.join(report.empty_mask_ids[:5])}); segmentation cannot be trained on that. Check that the "
             "masks are lesion masks (0/255 or 0/1) of these images; `dermkit data check` lists every empty mask."
@@ -189,7 +189,7 @@ def load_checked_table(
     if bad:
         keep = ~records["image_id"].isin(bad)
         if not keep.any():
-            raise DataError(
+            raise DataProblems(
                 f"{root}: no usable images remain after excluding {_plural(len(bad), 'image')}; "
                 f"the data check report is in {run_dir / 'data_check.md'}"
             )
@@ -222,7 +222,7 @@ def prepare_data(
         )
     leaks = find_leaks(split)
     if not leaks.ok:
-        raise DataError(
+        raise DataProblems(
             f"split puts {len(leaks.shared_lesions)} lesions on two sides (e.g. {leaks.shared_lesions[:5]}); "
             "make a lesion-grouped split with `dermkit data split`"
         )

@@ -31,12 +31,12 @@ from typing import Any
 from dermkit import __version__
 from dermkit.config import RunConfig, load_config
 from dermkit.errors import ConfigError, DermkitError
+from dermkit.files import claim_output_dir
 
 log = logging.getLogger("dermkit.engine")
 
 LOCK_FILE = ".lock"
 RUN_MARKER = ".dermkit-run"  # created in every run folder: training may write into it again
-EVALUATION_MARKER = ".dermkit-evaluation"  # the same for an evaluation's output folder
 
 #: Config keys a resumed run may change: where and how fast it runs, not what it computes.
 RESUME_MAY_CHANGE: frozenset[str] = frozenset({"data.num_workers", "data.cache_dir", "train.device"})
@@ -122,35 +122,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def claim_output_dir(path: Path, marker: str, what: str, legacy: tuple[str, ...] = ()) -> Path:
-    """Create ``path``, or accept it when it is empty or was made by dermkit for the same purpose
-    (it holds ``marker`` or a run lock, or every file named in ``legacy``, from before markers);
-    then mark it.
-
-    A non-empty folder of the user's is refused: writing dermkit's files into it would replace
-    files of the same names (``config.yaml``, ``metrics.json``, ...).
-    """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise DermkitError(f"{path}: is an existing file, not a folder; give a folder for the {what}")
-    if path.is_dir():
-        entries = sorted(p.name for p in path.iterdir())
-        ours = marker in entries or LOCK_FILE in entries or bool(legacy and all(n in entries for n in legacy))
-        if entries and not ours:
-            shown = ", ".join(entries[:4]) + (f" and {len(entries) - 4} more" if len(entries) > 4 else "")
-            raise DermkitError(
-                f"{path} is not empty ({shown}) and is not a dermkit {what} folder; writing the {what} there would "
-                "replace files of the same names. Choose a new or empty folder."
-            )
-    path.mkdir(parents=True, exist_ok=True)
-    (path / marker).touch()
-    return path
-
-
 def claim_run_dir(run_dir: Path) -> Path:
     """:func:`claim_output_dir` for a training run (runs from before the marker hold config.yaml and
     environment.json)."""
-    return claim_output_dir(run_dir, RUN_MARKER, "run", legacy=("config.yaml", "environment.json"))
+    return claim_output_dir(run_dir, RUN_MARKER, "run", legacy=("config.yaml", "environment.json"), ignore=(LOCK_FILE,))
 
 
 def config_differences(saved: RunConfig, new: RunConfig) -> list[str]:

@@ -2,7 +2,7 @@
 
 The trainer calls: ``prepare`` (data), ``build_model``, ``train_dataset``/``eval_dataset``,
 ``build_loss``, ``loss`` (one batch), ``evaluate`` (a loader -> metrics), ``final_metrics``.
-Tasks are looked up in :data:`TASKS` by the config's ``task`` field, never by if/else.
+Tasks are looked up in :data:`TASK_TYPES` by the config's ``task`` field, never by if/else.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from dermkit.models.tta import tta_class_logits
 from dermkit.registry import Registry
 
 #: task name (the config's ``task``) -> task class
-TASKS: Registry[type[BaseTask]] = Registry("task")
+TASK_TYPES: Registry[type[BaseTask]] = Registry("task")
 
 
 def create_task(cfg: RunConfig) -> BaseTask:
-    return TASKS.get(cfg.task)(cfg)
+    return TASK_TYPES.get(cfg.task)(cfg)
 
 
 def model_normalization(model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -106,7 +106,7 @@ class BaseTask:
         return self.evaluate(model, loader, loss_fn, device, prefix=""), {}
 
 
-@TASKS.register("segmentation")
+@TASK_TYPES.register("segmentation")
 class SegmentationTask(BaseTask):
     """Binary lesion masks; metrics per image as the ISIC scorer computes them."""
 
@@ -144,7 +144,7 @@ class SegmentationTask(BaseTask):
         }
 
 
-@TASKS.register("classification")
+@TASK_TYPES.register("classification")
 class ClassificationTask(BaseTask):
     """Diagnosis classes; imbalance handled on the training side only; BMA selects checkpoints."""
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from pydantic import ValidationError
 from torch.utils.data import DataLoader
@@ -32,6 +33,7 @@ from tqdm.auto import tqdm
 
 from dermkit.checkpoint import Checkpoint, TrainingState, load_checkpoint, save_checkpoint
 from dermkit.config import RunConfig, dump_config
+from dermkit.data.splits import load_split
 from dermkit.data.transforms import STREAM_ORDER, STREAM_TORCH, item_seed
 from dermkit.device import resolve_device, seed_everything
 from dermkit.engine.checks import check_recipe
@@ -49,13 +51,13 @@ from dermkit.engine.rundir import (
     environment,
 )
 from dermkit.engine.tasks import create_task
-from dermkit.errors import DermkitError
+from dermkit.errors import DataError, DataProblems, DermkitError
 from dermkit.files import write_json
 
 log = logging.getLogger("dermkit.engine")
 
 
-class TrainingDiverged(DermkitError):
+class TrainingDiverged(DataProblems):
     """The loss became NaN or infinite."""
 
 
@@ -118,6 +120,10 @@ def _to_device(
     return out
 
 
+class HardInterrupt(KeyboardInterrupt):
+    """A second Ctrl-C, possibly in the middle of an optimiser step: nothing is saved."""
+
+
 @contextlib.contextmanager
 def _deferred_interrupt():
     """While active, a first Ctrl-C (SIGINT) only sets a flag that the loop checks between
@@ -131,13 +137,29 @@ def _deferred_interrupt():
     def handler(signum, frame):
         hit["n"] += 1
         if hit["n"] > 1:
-            raise KeyboardInterrupt
+            raise HardInterrupt
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
         yield lambda: hit["n"] > 0
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def check_same_split(run_dir: Path, split: pd.DataFrame) -> None:
+    """On resume, the data must fall on the same sides as when the run started (``RUN/split.csv``)."""
+    path = Path(run_dir) / "split.csv"
+    if not path.exists():
+        return
+    saved = dict(zip(*(load_split(path)[c].astype(str) for c in ("image_id", "split")), strict=True))
+    now = dict(zip(*(split[c].astype(str) for c in ("image_id", "split")), strict=True))
+    moved = sorted(i for i in set(saved) | set(now) if saved.get(i) != now.get(i))
+    if moved:
+        raise DataError(
+            f"{path}: resuming would put {len(moved)} images on other sides than the run was trained with "
+            f"(e.g. {', '.join(moved[:5])}); the split file, the data or the data check changed. Resume with the "
+            "run's own data and split, or start a new run."
+        )
 
 
 def check_checkpoint_belongs(ckpt: Checkpoint, saved: RunConfig, path: Path) -> None:
@@ -216,11 +238,14 @@ class Trainer:
                     self.run_dir,
                     FINGERPRINT_FILE,
                 )
+        elif (self.run_dir / "checkpoints" / "last.pt").exists():
+            raise DermkitError(
+                f"{self.run_dir} already holds a run; resume it (`--resume`, or resume=True) or choose another folder"
+            )
         seed_everything(cfg.train.seed)
         self.data = self.task.prepare(self.run_dir, expect_fingerprint=expect)
-        self.data.write(self.run_dir)
-        (self.run_dir / "config.yaml").write_text(dump_config(cfg))
-        self._write_environment()
+        if self.resume:
+            check_same_split(self.run_dir, self.data.split)
         self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
         self.model = self.task.build_model().to(self.device, memory_format=self.memory_format)
         self.train_set, self.sample_weights = self.task.train_dataset(self.data)
@@ -234,6 +259,10 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         if resume_from is not None:
             self._restore(resume_from, self.run_dir / "checkpoints" / "last.pt")
+        # Everything is checked: only now is the run's record (re)written.
+        self.data.write(self.run_dir)
+        (self.run_dir / "config.yaml").write_text(dump_config(cfg))
+        self._write_environment()
 
     def _loader(self, dataset, batches: list[list[int]] | None = None, batch_size: int | None = None) -> DataLoader:
         workers = self.cfg.data.num_workers
@@ -315,8 +344,11 @@ class Trainer:
         finished batch before it propagates, so ``--resume`` continues from there exactly.
         """
         created = not self.run_dir.exists()
-        claim_run_dir(self.run_dir)
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise DermkitError(f"{self.run_dir}: is an existing file, not a folder; give a folder for the run")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         with RunLock(self.run_dir):
+            claim_run_dir(self.run_dir)
             handler = attach_log(self.run_dir)
             try:
                 try:
@@ -359,6 +391,10 @@ class Trainer:
         )
         try:
             self._train_batches(batches, bar)
+        except HardInterrupt:
+            bar.close()
+            log.info("interrupted twice at epoch %d; checkpoints/last.pt is the last saved state", epoch + 1)
+            raise
         except KeyboardInterrupt:
             bar.close()
             self._save("last.pt")

@@ -12,7 +12,7 @@ import numpy as np
 
 from dermkit.data.check import check_table
 from dermkit.data.records import LesionTable
-from dermkit.errors import DataError
+from dermkit.errors import DataProblems
 
 SHOWN = 10
 
@@ -29,7 +29,7 @@ def check_evaluation_data(table: LesionTable, indices: np.ndarray, masks: bool) 
         return
     shown = "\n".join(f"  - {p.message}" for p in problems[:SHOWN])
     more = f"\n  ... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
-    raise DataError(
+    raise DataProblems(
         f"{table.root}: {len(problems)} problem(s) in the data to evaluate:\n{shown}{more}\n"
         "Evaluation scores every image it is given: fix or remove these files (`dermkit data check` lists them all)."
     )

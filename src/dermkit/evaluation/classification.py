@@ -24,10 +24,9 @@ from tqdm.auto import tqdm
 from dermkit.calibration import IDENTITY, Calibration, fit_run_calibration
 from dermkit.data.metadata import metadata_matrix
 from dermkit.data.records import HAM10000_CLASSES, LesionTable
-from dermkit.engine.rundir import EVALUATION_MARKER, claim_output_dir
 from dermkit.errors import ConfigError, DataError
 from dermkit.evaluation.checks import check_evaluation_data
-from dermkit.files import write_json
+from dermkit.files import EVALUATION_MARKER, claim_output_dir, write_json
 from dermkit.inference.data import run_dataset
 from dermkit.inference.focus import run_focus
 from dermkit.inference.runs import LoadedRun

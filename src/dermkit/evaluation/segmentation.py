@@ -15,11 +15,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dermkit.data.records import LesionTable
-from dermkit.engine.rundir import EVALUATION_MARKER, claim_output_dir
 from dermkit.errors import DataError
 from dermkit.evaluation.checks import check_evaluation_data
 from dermkit.evaluation.gallery import overlay_gallery
-from dermkit.files import write_json
+from dermkit.files import EVALUATION_MARKER, claim_output_dir, write_json
 from dermkit.imageio import read_image, read_mask
 from dermkit.inference import LoadedRun, predict_mask
 from dermkit.metrics.segmentation import score_masks

@@ -7,7 +7,7 @@ config; it never downloads or loads pretrained weights again (they are in the ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +15,12 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from dermkit.calibration import Calibration, load_calibration
+from dermkit.calibration import CALIBRATION_FILE, Calibration, load_calibration
 from dermkit.checkpoint import CheckpointError, load_checkpoint
 from dermkit.config import RunConfig
 from dermkit.device import resolve_device
-from dermkit.errors import DermkitError
-from dermkit.models import create_model
+from dermkit.errors import ConfigError, DermkitError
+from dermkit.models.contract import build_without_weights
 from dermkit.preprocess.normalize import to_model_input
 from dermkit.task import Task
 
@@ -48,10 +48,23 @@ class LoadedRun:
         """Whether to use test-time augmentation: ``override`` when given, else the recipe's ``inference.tta``."""
         return self.cfg.inference.tta if override is None else override
 
+    _calibrations: dict = field(default_factory=dict, repr=False)
+
     def calibration(self, tta: bool | None = None) -> Calibration:
-        """The run's validation-fitted calibration (identity when it has none); warns when it was
-        fitted on logits made with another TTA setting than ``self.tta(tta)``."""
-        return load_calibration(self.run_dir, self.tta(tta))
+        """The run's validation-fitted calibration (identity when it has none); warns (once) when it
+        was fitted on logits made with another TTA setting than ``self.tta(tta)``. Read again only
+        when ``calibration.json`` changes (a refit)."""
+        path = self.run_dir / CALIBRATION_FILE
+        key = (self.tta(tta), path.stat().st_mtime_ns if path.exists() else None)
+        if key not in self._calibrations:
+            calibration = load_calibration(self.run_dir, key[0])
+            if calibration.classes and tuple(calibration.classes) != tuple(self.classes):
+                raise DermkitError(
+                    f"{path}: fitted for classes {list(calibration.classes)}, but the run's model has {self.classes}; "
+                    "refit it (dermkit.evaluation.classification.refit_calibration)"
+                )
+            self._calibrations[key] = calibration
+        return self._calibrations[key]
 
     def to_tensor(self, image: np.ndarray) -> torch.Tensor:
         """(H, W, 3) uint8 -> (1, C, H, W) normalised float tensor on the run's device."""
@@ -85,10 +98,7 @@ def load_run(
         raise CheckpointError(
             f"{run_dir}: the checkpoint's config is not valid for this dermkit ({exc.errors()[0]['msg']})"
         ) from None
-    kwargs = dict(ckpt.model_kwargs)
-    if "pretrained" in kwargs:  # weights come from the checkpoint: never fetch pretrained ones again
-        kwargs["pretrained"] = False
-    model = create_model(ckpt.model_name, **kwargs)
+    model = _rebuild(ckpt.model_name, dict(ckpt.model_kwargs), run_dir)
     try:
         model.load_state_dict(ckpt.weights)
     except RuntimeError as exc:
@@ -106,3 +116,25 @@ def load_run(
         np.asarray(ckpt.std, np.float32),
         dev,
     )
+
+
+#: Model options that name other files or sources to load: a checkpoint handed to a user must not be
+#: able to point loading at them (weights come from the checkpoint itself).
+_SOURCE_WORDS = ("path", "file", "url", "hub", "cache", "pretrained_cfg")
+
+
+def _rebuild(name: str, kwargs: dict, run_dir: Path) -> nn.Module:
+    """The checkpoint's model with random weights, never fetching or reading pretrained ones."""
+    sources = sorted(k for k in kwargs if any(word in k.lower() for word in _SOURCE_WORDS))
+    if sources:
+        raise CheckpointError(
+            f"{run_dir}: the checkpoint's model options {sources} would make loading read other files or "
+            "sources; refused (a dermkit checkpoint carries its weights itself)"
+        )
+    try:
+        model = build_without_weights(name, kwargs)
+    except (ConfigError, TypeError, ValueError, OSError, RuntimeError) as exc:
+        raise CheckpointError(f"{run_dir}: cannot rebuild model {name!r} from the checkpoint ({exc})") from None
+    model.model_name = name
+    model.model_kwargs = {**kwargs, "pretrained": False} if "pretrained" in kwargs else dict(kwargs)
+    return model

@@ -90,7 +90,7 @@ def check_input_size(
         options["in_channels"] = in_channels
     channels = int(options.get("in_channels", 3))
     with torch.device("meta"):
-        model = _build_without_weights(name, options)
+        model = build_without_weights(name, options)
         model.model_name = name  # the model's own messages name the registry entry
         inputs = (torch.empty(1, channels, height, width), *_meta_batch(model))
         try:
@@ -105,8 +105,12 @@ def check_input_size(
             ) from None
 
 
-def _build_without_weights(name: str, options: dict[str, Any]) -> nn.Module:
-    """The model with random weights: ``pretrained=False`` unless the model takes no such option."""
+def build_without_weights(name: str, options: dict[str, Any]) -> nn.Module:
+    """The model with random weights: ``pretrained=False`` unless the model takes no such option.
+
+    Raises:
+        ConfigError: an option the model does not take, or values it cannot be built with.
+    """
     entry = model_info(name).entry
     try:
         try:

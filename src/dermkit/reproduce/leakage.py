@@ -18,8 +18,8 @@ import pandas as pd
 from dermkit.data.readers import load_table
 from dermkit.data.records import LesionTable
 from dermkit.data.sampling import S2_OVERSAMPLING
-from dermkit.engine.rundir import claim_output_dir
 from dermkit.evaluation.report import markdown_table
+from dermkit.files import claim_output_dir
 from dermkit.recipes import shipped_recipe
 
 PAPER_CLAIM = {"protocol": "paper (S2, as published)", "test_accuracy": 0.972, "test_bma": None}
