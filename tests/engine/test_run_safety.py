@@ -267,3 +267,34 @@ def test_a_users_folder_with_a_stray_lock_file_is_still_refused(synthetic_root, 
     with pytest.raises(DermkitError):
         fit(tiny_config(synthetic_root, "train.epochs=1"), mine, progress=False)
     assert (mine / "metrics.json").read_text() == "precious"
+
+
+def test_the_lock_of_a_killed_process_is_taken_over_and_a_live_one_refused(tmp_path, caplog):
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    run.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from dermkit.engine.rundir import RunLock;"
+            f"RunLock(Path({str(run)!r})).acquire(); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLocked, match=f"in use by process {holder.pid}"):
+            RunLock(run).acquire()
+        holder.send_signal(signal.SIGKILL)  # dies without releasing: the lock file stays
+        holder.wait(timeout=10)
+        time.sleep(0.1)
+        assert (run / LOCK_FILE).exists()
+        with caplog.at_level("WARNING", logger="dermkit.engine"), RunLock(run):
+            pass
+        assert f"stale lock of process {holder.pid}" in caplog.text
+    finally:
+        holder.kill()

@@ -18,6 +18,7 @@ Layout::
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import json
 import logging
 import os
@@ -47,13 +48,22 @@ class RunLocked(DermkitError):
 
 
 class RunLock:
-    """An exclusive lock on a run folder: ``RUN/.lock`` created with ``O_EXCL``, holding the
-    owner's pid, host and start time. A lock left by a process that no longer runs (on this
-    host) is named in a warning and taken over; one held by a live process is refused."""
+    """An exclusive lock on a run folder: ``RUN/.lock``, held with ``flock`` for the life of the
+    process and holding the owner's pid, host and start time.
+
+    The operating system releases a ``flock`` when its process dies, so a lock file left by a
+    killed training is recognised as stale (named in a warning and taken over) without guessing
+    from pids, and two processes that find the same stale file cannot both take it: only one
+    gets the ``flock``, and the other is refused. A lock held by a live process is refused.
+    """
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / LOCK_FILE
-        self.held = False
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
     def acquire(self) -> RunLock:
         owner = {
@@ -62,48 +72,44 @@ class RunLock:
             "started": _dt.datetime.now().isoformat(timespec="seconds"),
             "argv": sys.argv,
         }
-        for _ in range(2):
+        for _ in range(3):
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                self._handle_existing()
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                other = _read_owner(fd)
+                os.close(fd)
+                raise RunLocked(
+                    f"{self.path.parent} is in use by process {other.get('pid', '?')} on {other.get('host', '?')} "
+                    f"(started {other.get('started', '?')}); two trainings in one run folder would corrupt each "
+                    "other. Wait for it to finish, stop it, or choose another --out."
+                ) from None
+            try:
+                same_file = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same_file = False
+            if not same_file:  # the previous holder removed the file while we opened it: try the new one
+                os.close(fd)
                 continue
-            with os.fdopen(fd, "w") as fh:
-                json.dump(owner, fh)
-            self.held = True
+            stale = _read_owner(fd)
+            if stale:
+                log.warning(
+                    "%s: stale lock of process %s (started %s) that no longer runs; taking it over",
+                    self.path,
+                    stale.get("pid", "?"),
+                    stale.get("started", "?"),
+                )
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(owner).encode(), 0)
+            self._fd = fd
             return self
         raise RunLocked(f"{self.path}: could not lock the run folder; another process keeps taking it")
 
-    def _handle_existing(self) -> None:
-        try:
-            other = json.loads(self.path.read_text())
-        except (OSError, json.JSONDecodeError):
-            other = {}
-        pid, host = other.get("pid"), other.get("host")
-        if isinstance(pid, int) and host == socket.gethostname() and not _alive(pid):
-            log.warning(
-                "%s: stale lock of process %d (started %s) that no longer runs; taking it over",
-                self.path,
-                pid,
-                other.get("started", "?"),
-            )
-            self.path.unlink(missing_ok=True)
-            return
-        if not other:  # being written by its owner this very moment, or damaged
-            raise RunLocked(
-                f"{self.path.parent} is locked by another process ({self.path} exists); if no "
-                f"training runs into it, delete {self.path}"
-            )
-        raise RunLocked(
-            f"{self.path.parent} is in use by process {pid} on {host} (started {other.get('started', '?')}); "
-            "two trainings in one run folder would corrupt each other. Wait for it to finish, stop it, or choose "
-            f"another --out. If that process is gone, delete {self.path}."
-        )
-
     def release(self) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)  # before closing: nobody can lock this file once it is gone
+            os.close(self._fd)  # releases the flock
+            self._fd = None
 
     def __enter__(self) -> RunLock:
         return self.acquire()
@@ -112,14 +118,14 @@ class RunLock:
         self.release()
 
 
-def _alive(pid: int) -> bool:
+def _read_owner(fd: int) -> dict[str, Any]:
+    """The owner record in an open lock file ({} when empty or unreadable)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+        data = os.pread(fd, 65536, 0)
+        owner = json.loads(data) if data.strip() else {}
+    except (OSError, ValueError):
+        return {"pid": "?", "started": "? (unreadable lock file)"}
+    return owner if isinstance(owner, dict) else {"pid": "?"}
 
 
 def claim_run_dir(run_dir: Path) -> Path:

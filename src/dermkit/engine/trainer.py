@@ -346,9 +346,8 @@ class Trainer:
         created = not self.run_dir.exists()
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise DermkitError(f"{self.run_dir}: is an existing file, not a folder; give a folder for the run")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        claim_run_dir(self.run_dir)  # before the lock: a user's folder is refused untouched
         with RunLock(self.run_dir):
-            claim_run_dir(self.run_dir)
             handler = attach_log(self.run_dir)
             try:
                 try:
