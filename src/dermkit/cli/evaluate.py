@@ -83,6 +83,7 @@ def evaluate_seg(
     """ISIC-style metrics (Jaccard, thresholded Jaccard, Dice, ...), per-image CSV, worst-case gallery."""
     from dermkit.data.readers import load_table
     from dermkit.data.splits import load_split, side_indices
+    from dermkit.engine.data import check_same_data
     from dermkit.evaluation.segmentation import evaluate_segmentation
     from dermkit.inference import load_run
 
@@ -91,6 +92,7 @@ def evaluate_seg(
     table = load_table(data, layout=layout)
     indices = None
     if side != "all":
+        check_same_data(run, table)
         split = load_split(run / "split.csv", table)
         indices = side_indices(table, split, side)
     metrics = evaluate_segmentation(loaded, table, target, indices=indices, tta=tta, postprocess=postprocess)
@@ -172,6 +174,7 @@ def evaluate_cls(
     """Accuracy, BMA, per-class table, AUC, confusion matrix, ROC, calibration, ISIC CSV."""
     from dermkit.data.readers import load_table
     from dermkit.data.splits import load_split, side_indices
+    from dermkit.engine.data import check_same_data
     from dermkit.evaluation.classification import evaluate_classification
     from dermkit.inference import load_run
 
@@ -180,6 +183,7 @@ def evaluate_cls(
     table = load_table(data, layout=layout)
     indices = None
     if side != "all":
+        check_same_data(run[0], table)
         indices = side_indices(table, load_split(run[0] / "split.csv", table), side)
     metrics = evaluate_classification(runs, table, target, indices=indices, tta=tta, calibrate=calibrate, n_boot=n_boot)
     console.print_json(data=metrics)

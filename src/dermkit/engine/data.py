@@ -12,6 +12,7 @@ report of a check that fails), so a refused resume leaves the run's record as it
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -93,6 +94,21 @@ def fingerprint_differences(saved: dict[str, Any], now: dict[str, Any], limit: i
     if changed:
         lines.append(f"{len(changed)} images changed file, size, label or lesion (e.g. {', '.join(changed[:limit])})")
     return lines or [f"the data set's layout or root changed ({saved.get('root')} -> {now.get('root')})"]
+
+
+def check_same_data(run_dir: Path, table: LesionTable) -> None:
+    """Scoring a run's own ``test``/``val`` side is only meaningful on the data it was split from:
+    refuse data whose files differ from ``RUN/data_fingerprint.json`` (runs without one pass)."""
+    path = Path(run_dir) / FINGERPRINT_FILE
+    if not path.exists():
+        return
+    differences = fingerprint_differences(json.loads(path.read_text()), data_fingerprint(table))
+    if differences:
+        raise DataProblems(
+            f"{table.root}: not the data {run_dir} was split from: "
+            + "; ".join(differences)
+            + ". Its test and validation sides name images of its own data; evaluate this data with --side all."
+        )
 
 
 def _relative(path: str, root: Path) -> str:
