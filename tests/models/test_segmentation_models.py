@@ -155,3 +155,12 @@ def test_parameter_counts_at_paper_widths(name):
     kwargs = {"pretrained": False} if "effnet" in name else {}
     model = create_model(name, **kwargs)
     assert sum(p.numel() for p in model.parameters()) == PAPER_PARAMS[name]
+
+
+def test_encoder_decoders_pass_no_unknown_options_to_timm():
+    from dermkit.errors import ConfigError
+    from dermkit.models import create_model
+
+    with pytest.raises(ConfigError, match=r"unsupported options \['checkpoint_path'\]"):
+        create_model("unet_effnetlite0", pretrained=False, checkpoint_path="/tmp/payload.pt")
+    create_model("unet_effnetlite0", pretrained=False, decoder_channels=[16, 16, 16, 16, 16])

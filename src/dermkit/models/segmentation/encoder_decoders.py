@@ -66,6 +66,10 @@ class EncoderDecoder(nn.Module):
         return SegmentationOutput(mask_logits=self.net(x))  # (B, 1, H, W)
 
 
+#: smp options besides the ``decoder_*`` ones that recipes may set; nothing else reaches smp or timm.
+SMP_OPTIONS = frozenset({"encoder_depth", "encoder_output_stride", "upsampling"})
+
+
 def build_encoder_decoder(
     arch: str, encoder: str, *, pretrained: bool, in_channels: int = 3, **kwargs: Any
 ) -> EncoderDecoder:
@@ -90,6 +94,12 @@ def build_encoder_decoder(
         )
     if in_channels not in (1, 3):
         raise ValueError(f"in_channels must be 1 or 3; got {in_channels}")
+    unknown = sorted(k for k in kwargs if not k.startswith("decoder_") and k not in SMP_OPTIONS)
+    if unknown:  # never pass options through to timm: they could name files to load (checkpoint_path)
+        raise ConfigError(
+            f"{arch} on {encoder}: unsupported options {unknown}; it takes decoder_* options and "
+            f"{', '.join(sorted(SMP_OPTIONS))}"
+        )
     cls = ARCHITECTURES[arch]
     common = dict(encoder_name=encoder, in_channels=in_channels, classes=1, **kwargs)
     timm_name = encoder[3:]
