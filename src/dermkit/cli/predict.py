@@ -1,0 +1,186 @@
+"""`dermkit predict` and `dermkit schema`: analyse images with a segmentation and a classification run.
+
+Every output is checked before any model runs: OUT is outside the images' folders (and the CSV's),
+no two images write one file, and existing outputs are kept unless ``--overwrite``. An image that
+cannot be read or analysed is listed with its reason and the others go on; exit code 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from tqdm.auto import tqdm
+
+from dermkit.cli._app import EXIT_PROBLEMS, app, console
+from dermkit.cli._common import OverwriteOption, collect_images
+from dermkit.errors import DataError
+
+if TYPE_CHECKING:
+    from dermkit.pipeline import AnalysisResult
+
+SUMMARY_FILE = "summary.csv"
+SUMMARY_COLUMNS = ("id", "decision", "confidence", "malignant_probability", "flags", "error")
+JSON_NAME = "{id}.json"
+OVERLAY_NAME = "{id}_overlay.png"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One image to analyse, with its raw metadata (checked when it is analysed)."""
+
+    path: Path
+    age: object = None
+    sex: object = None
+    site: object = None
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+
+def check_cli_metadata(age: str | None, sex: str | None, site: str | None) -> None:
+    """Command-line metadata applies to every image: a bad value is a usage error (exit 2), before any work."""
+    from dermkit.pipeline import parse_age, parse_sex, parse_site
+
+    for name, value, parse in (("--age", age, parse_age), ("--sex", sex, parse_sex), ("--site", site, parse_site)):
+        try:
+            parse(value)
+        except DataError as exc:
+            raise typer.BadParameter(str(exc), param_hint=name) from None
+
+
+def collect_jobs(
+    images: list[Path], csv_file: Path | None, age: str | None, sex: str | None, site: str | None
+) -> list[Job]:
+    """The images to analyse: the CSV's rows (with their metadata) and the files and folders given."""
+    from dermkit.pipeline import read_image_csv
+
+    jobs = [Job(r.image, r.age, r.sex, r.site) for r in read_image_csv(csv_file)] if csv_file is not None else []
+    if images or csv_file is None:
+        jobs += [Job(path, age, sex, site) for path in collect_images(images)]
+    return jobs
+
+
+def summary_row(job: Job, result: AnalysisResult | None, error: str = "") -> dict[str, object]:
+    """One line of summary.csv (empty fields where the image failed)."""
+    if result is None:
+        return {
+            "id": job.id,
+            "decision": "",
+            "confidence": "",
+            "malignant_probability": "",
+            "flags": "",
+            "error": error,
+        }
+    flags = [f["code"] for f in result.quality["flags"]] + list(result.measurements.get("flags", []))
+    return {
+        "id": job.id,
+        "decision": result.decision.class_,
+        "confidence": f"{result.decision.confidence:.4f}",
+        "malignant_probability": "" if result.malignant is None else f"{result.malignant.probability:.4f}",
+        "flags": ";".join(flags),
+        "error": "",
+    }
+
+
+def write_summary(path: Path, rows: list[dict[str, object]]) -> None:
+    """Write summary.csv atomically (temporary file, then rename)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+@app.command("predict")
+def predict(
+    seg: Annotated[Path, typer.Option("--seg", help="Run folder of a segmentation training.")],
+    cls: Annotated[Path, typer.Option("--cls", help="Run folder of a classification training.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for <id>.json, <id>_overlay.png and summary.csv, outside the inputs.")
+    ],
+    images: Annotated[
+        list[Path] | None, typer.Argument(help="Image files or folders (masks in folders are skipped).")
+    ] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="CSV with columns image[,age,sex,site]; relative paths are read from its folder."),
+    ] = None,
+    age: Annotated[str | None, typer.Option("--age", help="Patient age in years (0..120), for every image.")] = None,
+    sex: Annotated[str | None, typer.Option("--sex", help="male, female or unknown, for every image.")] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="Anatomical site (HAM10000 names), for every image.")
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N].")] = "auto",
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Diagnose each image: class probabilities, decision, malignancy call, lesion outline, ABCD, quality flags.
+
+    Writes <id>.json (valid against `dermkit schema`) and <id>_overlay.png per image, and summary.csv.
+    Unreadable or unanalysable images are listed with their reason (exit code 1); the rest are written.
+    """
+    from dermkit.files import check_no_overwrite, check_output_location, prepare_output_dir, unique_output_names
+    from dermkit.imageio import read_image, write_image
+    from dermkit.pipeline import AnalysisResult, Analyzer, make_metadata, result_overlay
+
+    images = list(images or [])
+    if not images and csv_file is None:
+        raise typer.BadParameter("give image files or folders, or --csv FILE", param_hint="IMAGES")
+    check_cli_metadata(age, sex, site)
+    jobs = collect_jobs(images, csv_file, age, sex, site)
+    files = [job.path for job in jobs]
+    json_targets = [out / JSON_NAME.format(id=job.id) for job in jobs]
+    overlays = [out / OVERLAY_NAME.format(id=job.id) for job in jobs]
+    inputs = [*images, *files, *([csv_file] if csv_file is not None else [])]
+    check_output_location(out, inputs)
+    unique_output_names(files, json_targets)
+    check_no_overwrite([*json_targets, *overlays, out / SUMMARY_FILE], overwrite)
+    analyzer = Analyzer(seg, cls, device=device)  # a run of the wrong task: a clear error
+    prepare_output_dir(out, inputs)
+    rows, failed = [], []
+    for job, json_path, overlay in tqdm(
+        list(zip(jobs, json_targets, overlays, strict=True)), desc="analysing", unit="img"
+    ):
+        try:
+            meta = make_metadata(job.id, job.age, job.sex, job.site)
+            image = read_image(job.path)
+            result = analyzer.analyze(image, meta, image_id=job.id)
+            text = result.to_json()
+            AnalysisResult.model_validate_json(text)  # what is written must read back as the schema says
+        except DataError as exc:
+            message = str(exc) if str(exc).startswith(str(job.path)) else f"{job.path}: {exc}"
+            failed.append(message)
+            rows.append(summary_row(job, None, message))
+            continue
+        write_text(json_path, text + "\n")
+        write_image(overlay, result_overlay(image, result))
+        rows.append(summary_row(job, result))
+    write_summary(out / SUMMARY_FILE, rows)
+    console.print(f"analysed {len(jobs) - len(failed)} of {len(jobs)} images; results and {SUMMARY_FILE} in {out}")
+    if failed:
+        console.print(f"[red]{len(failed)} images could not be analysed:[/]")
+        for line in failed:
+            console.print("  " + line, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of the per-image result `dermkit predict` writes."""
+    from dermkit.pipeline import schema_text
+
+    typer.echo(schema_text(), nl=False)
