@@ -72,6 +72,7 @@ def test_wheel_in_a_fresh_venv_lists_recipes_and_trains_by_name(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "dermkit/py.typed" in names
     assert {f"dermkit/recipes/{n}.yaml" for n in recipe_names()} <= names
+    assert "dermkit/schemas/analysis-v1.json" in names  # the published result schema ships too
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False, symlinks=os.name != "nt")
