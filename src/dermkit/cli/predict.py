@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,26 +21,12 @@ from dermkit.cli._common import OverwriteOption, collect_images
 from dermkit.errors import DataError
 
 if TYPE_CHECKING:
-    from dermkit.pipeline import AnalysisResult
+    from dermkit.pipeline import AnalysisResult, ImageRequest
 
 SUMMARY_FILE = "summary.csv"
 SUMMARY_COLUMNS = ("id", "decision", "confidence", "malignant_probability", "flags", "error")
 JSON_NAME = "{id}.json"
 OVERLAY_NAME = "{id}_overlay.png"
-
-
-@dataclass(frozen=True)
-class Job:
-    """One image to analyse, with its raw metadata (checked when it is analysed)."""
-
-    path: Path
-    age: object = None
-    sex: object = None
-    site: object = None
-
-    @property
-    def id(self) -> str:
-        return self.path.stem
 
 
 def check_cli_metadata(age: str | None, sex: str | None, site: str | None) -> None:
@@ -57,17 +42,17 @@ def check_cli_metadata(age: str | None, sex: str | None, site: str | None) -> No
 
 def collect_jobs(
     images: list[Path], csv_file: Path | None, age: str | None, sex: str | None, site: str | None
-) -> list[Job]:
+) -> list[ImageRequest]:
     """The images to analyse: the CSV's rows (with their metadata) and the files and folders given."""
-    from dermkit.pipeline import read_image_csv
+    from dermkit.pipeline import ImageRequest, read_image_csv
 
-    jobs = [Job(r.image, r.age, r.sex, r.site) for r in read_image_csv(csv_file)] if csv_file is not None else []
+    jobs = read_image_csv(csv_file) if csv_file is not None else []
     if images or csv_file is None:
-        jobs += [Job(path, age, sex, site) for path in collect_images(images)]
+        jobs += [ImageRequest(path, age, sex, site) for path in collect_images(images)]
     return jobs
 
 
-def summary_row(job: Job, result: AnalysisResult | None, error: str = "") -> dict[str, object]:
+def summary_row(job: ImageRequest, result: AnalysisResult | None, error: str = "") -> dict[str, object]:
     """One line of summary.csv (empty fields where the image failed)."""
     if result is None:
         return {

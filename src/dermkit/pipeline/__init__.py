@@ -6,7 +6,7 @@ none of them re-implements a step. Its :class:`AnalysisResult` has a published J
 """
 
 from dermkit.pipeline.analyze import MIN_ANALYSABLE_SIDE_PX, Analyzer, ImageTooSmall
-from dermkit.pipeline.inputs import make_metadata, parse_age, parse_sex, parse_site, read_image_csv
+from dermkit.pipeline.inputs import ImageRequest, make_metadata, parse_age, parse_sex, parse_site, read_image_csv
 from dermkit.pipeline.overlay import draw_overlay, result_overlay
 from dermkit.pipeline.result import AnalysisResult, decode_rle, encode_rle, published_schema, schema_text
 
@@ -24,6 +24,7 @@ __all__ = [
     "parse_site",
     "published_schema",
     "read_image_csv",
+    "ImageRequest",
     "result_overlay",
     "schema_text",
 ]

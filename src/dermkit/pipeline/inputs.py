@@ -76,16 +76,21 @@ def make_metadata(image_id: str, age: object = None, sex: object = None, site: o
 
 
 @dataclass(frozen=True)
-class CsvRow:
-    """One row of a ``--csv`` file: the image path (resolved against the CSV's folder) and its raw metadata."""
+class ImageRequest:
+    """One image to analyse and its raw metadata (checked when it is analysed): a row of a ``--csv``
+    file (the path resolved against the CSV's folder) or an image named on the command line."""
 
-    image: Path
+    path: Path
     age: object = None
     sex: object = None
     site: object = None
 
+    @property
+    def id(self) -> str:
+        return self.path.stem
 
-def read_image_csv(path: Path) -> list[CsvRow]:
+
+def read_image_csv(path: Path) -> list[ImageRequest]:
     """The rows of a CSV with columns ``image[,age,sex,site]``; metadata is checked per image later.
 
     Raises:
@@ -106,5 +111,7 @@ def read_image_csv(path: Path) -> list[CsvRow]:
     rows = []
     for record in frame.to_dict("records"):
         image = Path(str(record["image"]).strip()).expanduser()
-        rows.append(CsvRow(image if image.is_absolute() else base / image, *(record.get(c) for c in CSV_COLUMNS[1:])))
+        rows.append(
+            ImageRequest(image if image.is_absolute() else base / image, *(record.get(c) for c in CSV_COLUMNS[1:]))
+        )
     return rows
