@@ -1,38 +1,9 @@
-"""Fixtures for the command-line tests: run `dermkit` in-process through its real entry point."""
+"""Fixtures for the command-line tests (``run_cli`` itself is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
-
-from dermkit.cli import main
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def run_cli(monkeypatch, capsys) -> Callable[..., Result]:
-    """``run_cli("segment", RUN, ...)`` runs :func:`dermkit.cli.main` as the console script does and
-    returns its exit code (from :class:`SystemExit`) with what it printed."""
-
-    def run(*args) -> Result:
-        monkeypatch.setattr(sys, "argv", ["dermkit", *map(str, args)])
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exc:
-            main()
-        out, err = capsys.readouterr()
-        return Result(exc.value.code, out, err)
-
-    return run
 
 
 @pytest.fixture

@@ -7,57 +7,17 @@ import shutil
 import pandas as pd
 import pytest
 
-from dermkit.config import load_config
 from dermkit.data.readers import load_table
-from dermkit.engine.trainer import fit
 from dermkit.errors import ConfigError, DataError, DermkitError
 from dermkit.evaluation.classification import evaluate_classification
 from dermkit.evaluation.segmentation import evaluate_segmentation
 from dermkit.inference import load_run
 
-COMMON = [
-    "data.num_workers=0",
-    "data.cache_dir=null",
-    "train.batch_size=16",
-    "train.epochs=1",
-    "data.preprocess.size=[32, 32]",
-]
-
 
 @pytest.fixture(scope="module")
-def runs(synthetic_root, tmp_path_factory):
-    root = tmp_path_factory.mktemp("evalruns")
-    fit(
-        load_config(
-            None,
-            [
-                *COMMON,
-                f"data.path={synthetic_root}",
-                "model.name=deepconvnet_s2",
-                "model.kwargs.input_size=[32, 32]",
-                "loss.name=cross_entropy",
-            ],
-            base={"task": "classification", "recipe": "t"},
-        ),
-        root / "cls",
-        progress=False,
-    )
-    fit(
-        load_config(
-            None,
-            [
-                *COMMON,
-                f"data.path={synthetic_root}",
-                "model.name=unet_s2",
-                "model.kwargs.base_filters=4",
-                "loss.name=bce_dice",
-            ],
-            base={"task": "segmentation", "recipe": "t"},
-        ),
-        root / "seg",
-        progress=False,
-    )
-    return load_run(root / "cls"), load_run(root / "seg")
+def runs(cls_run, seg_run):
+    """The session's tiny classification and segmentation runs, loaded."""
+    return load_run(cls_run), load_run(seg_run)
 
 
 @pytest.fixture

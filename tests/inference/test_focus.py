@@ -6,22 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from dermkit.config import load_config
 from dermkit.data.readers import load_table
 from dermkit.data.splits import load_split, side_indices
-from dermkit.engine.trainer import fit
 from dermkit.imageio import read_image
 from dermkit.inference import diagnose, load_run
 from dermkit.inference import focus as focus_module
 from dermkit.inference.focus import focus_region, lesion_box
-
-COMMON = [
-    "data.num_workers=0",
-    "data.cache_dir=null",
-    "train.batch_size=16",
-    "train.epochs=1",
-    "data.preprocess.size=[32, 32]",
-]
 
 
 def _central_box(run, image):
@@ -33,44 +23,12 @@ def _central_box(run, image):
 
 
 @pytest.fixture(scope="module")
-def focus_runs(synthetic_root, tmp_path_factory):
-    root = tmp_path_factory.mktemp("focus")
-    seg = root / "seg"
-    fit(
-        load_config(
-            None,
-            [
-                *COMMON,
-                f"data.path={synthetic_root}",
-                "model.name=unet_s2",
-                "model.kwargs.base_filters=4",
-                "loss.name=bce_dice",
-            ],
-            base={"task": "segmentation", "recipe": "tiny-seg"},
-        ),
-        seg,
-        progress=False,
-    )
-    cls = root / "cls"
-    fit(
-        load_config(
-            None,
-            [
-                *COMMON,
-                f"data.path={synthetic_root}",
-                "model.name=deepconvnet_s2",
-                "model.kwargs.input_size=[32, 32]",
-                "loss.name=cross_entropy",
-                f"data.focus.run={seg}",
-                "data.focus.mode=crop",
-                "data.focus.margin=0.0",
-            ],
-            base={"task": "classification", "recipe": "tiny-focus"},
-        ),
-        cls,
-        progress=False,
-    )
-    return seg, cls
+def focus_runs(synthetic_root, seg_run, tiny_trainer, tmp_path_factory):
+    """The session's tiny segmenter, and a classifier trained on the lesions it crops."""
+    focus = [f"data.focus.run={seg_run}", "data.focus.mode=crop", "data.focus.margin=0.0"]
+    overrides = ["model.name=deepconvnet_s2", "model.kwargs.input_size=[32, 32]", "loss.name=cross_entropy", *focus]
+    cls = tiny_trainer(synthetic_root, tmp_path_factory.mktemp("focus") / "cls", "classification", overrides)
+    return seg_run, cls
 
 
 def test_diagnose_applies_the_runs_focus_like_evaluation(focus_runs, synthetic_root, monkeypatch):
