@@ -134,17 +134,18 @@ def claim_run_dir(run_dir: Path) -> Path:
     return claim_output_dir(run_dir, RUN_MARKER, "run", legacy=("config.yaml", "environment.json"), ignore=(LOCK_FILE,))
 
 
-def config_differences(saved: RunConfig, new: RunConfig) -> list[str]:
-    """Dotted keys whose values differ between two configs, as "key: saved -> new"."""
+def config_differences(saved: RunConfig, new: RunConfig, ignore: frozenset[str] = frozenset()) -> list[str]:
+    """Dotted keys (other than ``ignore``) whose values differ between two configs, as "key: saved -> new"."""
     a, b = _flatten(saved.model_dump(mode="json")), _flatten(new.model_dump(mode="json"))
-    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    keys = sorted((set(a) | set(b)) - ignore)
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
 
 
 def check_resume_config(run_dir: Path, new: RunConfig) -> RunConfig:
     """The run's saved config, after checking that ``new`` differs from it only in
     :data:`RESUME_MAY_CHANGE` keys; a difference elsewhere is refused, naming the keys."""
     saved = load_config(Path(run_dir) / "config.yaml")
-    changed = [d for d in config_differences(saved, new) if d.split(":", 1)[0] not in RESUME_MAY_CHANGE]
+    changed = config_differences(saved, new, ignore=RESUME_MAY_CHANGE)
     if changed:
         raise ConfigError(
             f"{run_dir}: --resume continues the run exactly as it was configured, but these keys differ from its "

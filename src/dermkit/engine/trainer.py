@@ -176,7 +176,7 @@ def check_checkpoint_belongs(ckpt: Checkpoint, saved: RunConfig, path: Path) -> 
         own = RunConfig.model_validate(ckpt.config)
     except ValidationError:
         raise DermkitError(f"{path}: its config is not valid for this dermkit; it cannot be resumed") from None
-    changed = [d for d in config_differences(own, saved) if d.split(":", 1)[0] not in RESUME_MAY_CHANGE]
+    changed = config_differences(own, saved, ignore=RESUME_MAY_CHANGE)
     if changed:
         raise DermkitError(
             f"{path} was written by a run configured otherwise than config.yaml "
