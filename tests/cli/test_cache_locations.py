@@ -25,7 +25,7 @@ def captured_fit(monkeypatch):
     import dermkit.engine.trainer as trainer
 
     seen = []
-    monkeypatch.setattr(trainer, "fit", lambda cfg, run_dir, resume=False, **kw: seen.append(cfg) or {})
+    monkeypatch.setattr(trainer.Trainer, "fit", lambda self: seen.append(self.cfg) or {})
     return seen
 
 

@@ -68,12 +68,12 @@ def test_segment_with_unreadable_images_exits_1(run_cli, fake_segmenter, tmp_pat
 def test_ctrl_c_in_training_exits_130_saying_how_to_resume(run_cli, monkeypatch, tmp_path):
     import dermkit.engine.trainer as trainer
 
-    def interrupted_fit(cfg, run_dir, resume=False, **kwargs):
-        (run_dir / "checkpoints").mkdir(parents=True)
-        (run_dir / "checkpoints" / "last.pt").write_bytes(b"")  # the trainer saves last.pt, then re-raises
+    def interrupted_fit(self):
+        (self.run_dir / "checkpoints").mkdir(parents=True)
+        (self.run_dir / "checkpoints" / "last.pt").write_bytes(b"")  # the trainer saves last.pt, then re-raises
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer, "fit", interrupted_fit)
+    monkeypatch.setattr(trainer.Trainer, "fit", interrupted_fit)
     run = tmp_path / "run"
     res = run_cli("train", "seg", "-c", "seg_default", "--out", run, "train.epochs=1")
     assert res.code == 130
@@ -84,10 +84,10 @@ def test_ctrl_c_in_training_exits_130_saying_how_to_resume(run_cli, monkeypatch,
 def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(run_cli, monkeypatch, tmp_path):
     import dermkit.engine.trainer as trainer
 
-    def interrupted_fit(cfg, run_dir, resume=False, **kwargs):
+    def interrupted_fit(self):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer, "fit", interrupted_fit)
+    monkeypatch.setattr(trainer.Trainer, "fit", interrupted_fit)
     res = run_cli("train", "cls", "-c", "cls_default", "--out", tmp_path / "run")
     assert res.code == 130 and "nothing to resume" in res.err and "--resume" not in res.err
 

@@ -61,21 +61,16 @@ def _train(
     if cfg.task != TASK_OF[command]:
         raise ConfigError(f"{config} is a {cfg.task} recipe; use `dermkit train {COMMAND_OF[cfg.task]}`")
     run_dir = resume if resume is not None else (out or default_run_dir(cfg.recipe))
-    if resume is None and (run_dir / "checkpoints" / "last.pt").exists():
-        raise ConfigError(
-            f"{run_dir} already holds a run; pass --resume {run_dir} to continue it or choose another --out"
-        )
     check_output_dir(  # the trainer creates it, after checking the recipe
         run_dir, [cfg.data.path] if cfg.data.path else [], what="--resume" if resume is not None else "--out"
     )
-    # torch and the models: imported once the arguments are known good
-    from dermkit.engine.checks import check_recipe
-    from dermkit.engine.trainer import fit
+    from dermkit.engine.trainer import Trainer  # torch and the models: imported once the arguments are known good
 
-    check_recipe(cfg)  # a bad model, loss, size or focus run fails before the run folder is named
+    # The trainer checks the recipe (model, loss, size, focus run) first: a bad one fails before the folder is named.
+    trainer = Trainer(cfg, run_dir, resume=resume is not None)
     console.print(f"run folder: {run_dir}")
     try:
-        final = fit(cfg, run_dir, resume=resume is not None)
+        final = trainer.fit()
     except KeyboardInterrupt:  # the trainer saved a mid-epoch last.pt before re-raising
         raise Interrupted(resume_hint(command, run_dir)) from None
     console.print_json(data=final)
