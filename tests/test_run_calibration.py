@@ -46,7 +46,7 @@ def test_metadata_expert_is_weighted_on_validation_and_needed_at_inference(tmp_p
     """Image logits that cannot tell classes 1 and 2 apart, metadata that can: the fitted fusion
     trusts the metadata expert (weight well above 0) and beats the image model alone."""
     from dermkit.data.metadata import METADATA_DIM
-    from dermkit.models.classification.metadata_prior import fit_metadata_prior
+    from dermkit.data.metadata_prior import fit_metadata_prior
 
     rng = np.random.default_rng(2)
 

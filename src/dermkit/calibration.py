@@ -14,19 +14,21 @@ import json
 import logging
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from scipy.special import softmax
 
-from dermkit.config import RunConfig
 from dermkit.data.metadata import metadata_matrix
-from dermkit.data.records import LesionTable
+from dermkit.data.metadata_prior import fit_metadata_prior, metadata_log_proba
 from dermkit.errors import DermkitError
 from dermkit.files import write_json
 from dermkit.metrics.calibration import fit_logit_fusion
 from dermkit.metrics.decision import fit_thresholds_for_bma, predict_with_thresholds
-from dermkit.models.classification.metadata_prior import fit_metadata_prior, metadata_log_proba
+
+if TYPE_CHECKING:  # typing only: applying a calibration (the ONNX package's runtime) needs no torch
+    from dermkit.config import RunConfig
+    from dermkit.data.records import LesionTable
 
 log = logging.getLogger("dermkit.calibration")
 
@@ -46,7 +48,7 @@ class Calibration:
         temperature: logits are divided by it.
         bias: (C,) added to the scaled logits, or None.
         metadata_prior: a fitted metadata expert
-            (:func:`~dermkit.models.classification.metadata_prior.fit_metadata_prior`), or None.
+            (:func:`~dermkit.data.metadata_prior.fit_metadata_prior`), or None.
         metadata_weight: weight of the expert's log-probabilities.
         decision: the ``inference.decision`` rule the divisors implement.
         divisors: (C,) the diagnosis is ``argmax proba / divisors`` (None: plain argmax). Stored

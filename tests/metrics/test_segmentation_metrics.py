@@ -11,7 +11,6 @@ from hypothesis.extra.numpy import arrays
 
 from dermkit.metrics import (
     Confusion,
-    batch_stats,
     confusion,
     dice,
     jaccard,
@@ -22,6 +21,7 @@ from dermkit.metrics import (
     specificity,
     threshold_jaccard,
 )
+from dermkit.metrics.segmentation_batch import batch_stats
 
 
 def mask(rows: str) -> np.ndarray:

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from dermkit.data.metadata import METADATA_DIM, encode_metadata
-from dermkit.data.records import SITES, Metadata
-from dermkit.models.classification.metadata_prior import (
+from dermkit.data.metadata_prior import (
     AGE_BINS,
     fit_metadata_prior,
     metadata_features,
     metadata_log_proba,
 )
+from dermkit.data.records import SITES, Metadata
 
 
 def encoded(ages, sites):

@@ -23,7 +23,8 @@ from dermkit.engine.data import PreparedData, prepare_data
 from dermkit.inference.data import run_dataset
 from dermkit.losses import create_loss
 from dermkit.metrics.classification import accuracy, balanced_accuracy, macro_auc
-from dermkit.metrics.segmentation import batch_stats, threshold_jaccard
+from dermkit.metrics.segmentation import threshold_jaccard
+from dermkit.metrics.segmentation_batch import batch_stats
 from dermkit.models import create_model
 from dermkit.models.contract import classify
 from dermkit.models.pretrained import resolve_data_config

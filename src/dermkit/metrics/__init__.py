@@ -25,10 +25,8 @@ from dermkit.metrics.isic_csv import write_isic_task3_csv
 from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, reliability_diagram, roc_curves
 from dermkit.metrics.report import classification_report
 from dermkit.metrics.segmentation import (
-    BatchStats,
     Confusion,
     SegmentationScores,
-    batch_stats,
     confusion,
     dice,
     jaccard,
@@ -41,13 +39,11 @@ from dermkit.metrics.segmentation import (
 )
 
 __all__ = [
-    "BatchStats",
     "Confusion",
     "SegmentationScores",
     "accuracy",
     "apply_temperature",
     "balanced_accuracy",
-    "batch_stats",
     "bootstrap_ci",
     "classification_report",
     "confusion",
