@@ -20,6 +20,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,14 +204,25 @@ class Trainer:
         run_dir: the run folder (created).
         resume: continue from ``run_dir/checkpoints/last.pt``.
         progress: show tqdm bars.
+        on_epoch_end: called with each epoch's metrics row (``epoch``, ``train_loss``, ``val_*``...) once
+            that epoch's checkpoints and history are saved, e.g. to report to a hyper-parameter search;
+            an exception it raises stops training there (``fit`` re-raises it; the run stays resumable).
     """
 
-    def __init__(self, cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True) -> None:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        run_dir: str | Path,
+        resume: bool = False,
+        progress: bool = True,
+        on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         check_recipe(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.progress = progress
+        self.on_epoch_end = on_epoch_end
         self.device = resolve_device(cfg.train.device)
         self.task = create_task(cfg)
         self.state = LoopState()
@@ -489,6 +501,8 @@ class Trainer:
         log.info("%s%s", shown, " *" if improved else "")
         if self.progress:
             tqdm.write(shown + (" *" if improved else ""))
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(dict(metrics))
         patience = cfg.train.early_stop_patience
         if patience and st.bad_epochs >= patience:
             log.info("early stop: %s did not improve for %d epochs", monitor, patience)
