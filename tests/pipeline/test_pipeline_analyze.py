@@ -13,7 +13,7 @@ from dermkit.errors import DataError
 from dermkit.imageio import read_image
 from dermkit.inference import load_run, predict_mask
 from dermkit.pipeline import AnalysisResult, Analyzer, ImageTooSmall, decode_rle, parse_age, parse_sex, parse_site
-from dermkit.pipeline.analyze import malignant_call
+from dermkit.pipeline.assemble import malignant_call
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_analyze_validates_round_trips_and_leaves_the_image_alone(analyzer, imag
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert list(result.probabilities) == result.classes
     assert result.decision.class_ in result.classes and result.decision.rule in ("prior", "thresholds", "argmax")
-    assert result.patient.sex == "female" and result.attention is None  # deepconvnet has no attention map
+    assert result.patient.sex == "female" and result.heatmap is None  # deepconvnet has no attention map
     mask = decode_rle(result.lesion.mask)
     np.testing.assert_array_equal(mask, predict_mask(load_run(seg_run, device="cpu"), image))
     assert result.lesion.area_px == int(mask.sum())
@@ -45,12 +45,17 @@ def test_analyze_validates_round_trips_and_leaves_the_image_alone(analyzer, imag
     assert result.models.seg.name == "unet_s2" and result.models.cls.name == "deepconvnet_s2"
     assert "flags" in result.quality and "area_px" in result.measurements
     assert '"class":' in result.to_json()
+    assert result.models.backend == "torch" and result.models.cls.training_data.dataset.startswith("synthetic")
+    assert result.models.cls.training_data.images and "val_bma" in result.models.cls.validated_metrics
+    assert "test_dice" in result.models.seg.validated_metrics and result.models.cls.version
+    assert "Not a diagnosis" in result.intended_use
 
 
 def test_malignant_probability_sums_the_malignant_classes_present():
     call = malignant_call(["akiec", "bcc", "nv", "mel"], np.array([0.1, 0.2, 0.6, 0.1]))
     assert call.probability == pytest.approx(0.4) and not call.flag and call.threshold == 0.5
-    assert call.classes == ["mel", "bcc", "akiec"] and "not yet fitted" in call.operating_point
+    assert call.classes == ["mel", "bcc", "akiec"] and "not fitted" in call.operating_point
+    assert call.validation is None
     assert malignant_call(["nv", "bkl"], np.array([0.5, 0.5])) is None
 
 
@@ -61,8 +66,9 @@ def test_a_one_pixel_image_is_refused_with_a_specific_error(analyzer):
 
 def test_a_model_with_an_attention_map_gives_a_grid(seg_run, attention_run, image):
     result = Analyzer(seg_run, attention_run, device="cpu").analyze(image)
-    assert result.attention is not None and result.attention.size == (32, 32)
-    values = np.asarray(result.attention.values)
+    assert result.heatmap is not None and result.heatmap.size == (32, 32)
+    assert result.heatmap.method == "attention" and result.heatmap.target_class == result.decision.class_
+    values = np.asarray(result.heatmap.values)
     assert values.shape == (32, 32) and 0 <= values.min() <= values.max() <= 1
     assert result.patient is None
     assert AnalysisResult.model_validate_json(result.to_json()) == result

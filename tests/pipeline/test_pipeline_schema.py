@@ -12,11 +12,18 @@ from dermkit.pipeline.result import RLE, bounding_box, decode_rle, encode_rle
 
 
 def test_published_schema_file_equals_the_generated_schema():
-    # regenerate with: dermkit schema > src/dermkit/schemas/analysis-v1.json
+    # regenerate with: dermkit schema > src/dermkit/schemas/analysis-v2.json
     assert published_schema() == schema_text()
     schema = json.loads(published_schema())
-    assert schema["properties"]["schema_version"]["const"] == "1"
+    assert schema["properties"]["schema_version"]["const"] == "2"
     assert "class" in schema["$defs"]["Decision"]["properties"]
+
+
+def test_earlier_schema_versions_stay_published():
+    from importlib import resources
+
+    old = json.loads(resources.files("dermkit.schemas").joinpath("analysis-v1.json").read_text())
+    assert old["properties"]["schema_version"]["const"] == "1"
 
 
 def test_schema_command_prints_the_schema(run_cli):

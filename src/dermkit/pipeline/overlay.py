@@ -1,4 +1,4 @@
-"""The overlay image ``dermkit predict`` writes: the lesion outline, and the attention map when there is one."""
+"""The overlay image ``dermkit predict`` writes: the lesion outline, and the heat map when there is one."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 from dermkit.pipeline.result import AnalysisResult, decode_rle
 
 OUTLINE_RGB = (0, 255, 0)
-#: Weight of the attention colour map where attention is 1 (it fades to 0 where attention is 0).
-ATTENTION_ALPHA = 0.5
+#: Weight of the heat map's colours where the map is 1 (it fades to 0 where the map is 0).
+HEATMAP_ALPHA = 0.5
 
 
 def outline_thickness(shape: tuple[int, ...]) -> int:
@@ -17,13 +17,13 @@ def outline_thickness(shape: tuple[int, ...]) -> int:
     return max(1, round(min(shape[:2]) / 300))
 
 
-def draw_overlay(image: np.ndarray, mask: np.ndarray, attention: np.ndarray | None = None) -> np.ndarray:
-    """A new (H, W, 3) uint8 image: ``image`` with the attention map blended (JET colours, weighted by
-    attention) and the outline of ``mask`` drawn on top; ``image`` itself is left as it was."""
+def draw_overlay(image: np.ndarray, mask: np.ndarray, heatmap: np.ndarray | None = None) -> np.ndarray:
+    """A new (H, W, 3) uint8 image: ``image`` with the heat map blended (JET colours, weighted by the
+    map) and the outline of ``mask`` drawn on top; ``image`` itself is left as it was."""
     out = image.astype(np.float32)
-    if attention is not None:
-        heat = cv2.applyColorMap((np.clip(attention, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
-        weight = (ATTENTION_ALPHA * np.clip(attention, 0, 1))[..., None]
+    if heatmap is not None:
+        heat = cv2.applyColorMap((np.clip(heatmap, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+        weight = (HEATMAP_ALPHA * np.clip(heatmap, 0, 1))[..., None]
         out = out * (1 - weight) + heat.astype(np.float32) * weight
     out = np.ascontiguousarray(out.round().clip(0, 255).astype(np.uint8))
     contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
@@ -31,12 +31,15 @@ def draw_overlay(image: np.ndarray, mask: np.ndarray, attention: np.ndarray | No
     return out
 
 
+def result_heatmap(result: AnalysisResult, height: int, width: int) -> np.ndarray | None:
+    """The result's heat-map grid up-sampled bilinearly to (height, width); None without one."""
+    if result.heatmap is None:
+        return None
+    grid = np.asarray(result.heatmap.values, np.float32)
+    return cv2.resize(grid, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 def result_overlay(image: np.ndarray, result: AnalysisResult) -> np.ndarray:
-    """The overlay of an analysis: its lesion mask outlined, its attention grid (if any) up-sampled
-    bilinearly to the image's size and blended."""
+    """The overlay of an analysis: its lesion mask outlined, its heat map (if any) blended."""
     h, w = image.shape[:2]
-    attention = None
-    if result.attention is not None:
-        grid = np.asarray(result.attention.values, np.float32)
-        attention = cv2.resize(grid, (w, h), interpolation=cv2.INTER_LINEAR)
-    return draw_overlay(image, decode_rle(result.lesion.mask), attention)
+    return draw_overlay(image, decode_rle(result.lesion.mask), result_heatmap(result, h, w))

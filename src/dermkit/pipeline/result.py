@@ -22,15 +22,23 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 #: The schema file of :data:`SCHEMA_VERSION` inside the package.
 SCHEMA_FILE = f"analysis-v{SCHEMA_VERSION}.json"
 
 #: Classes whose probabilities add up to the malignant-vs-benign call (HAM10000 names).
 MALIGNANT_CLASSES: tuple[str, ...] = ("mel", "bcc", "akiec")
-#: The malignant flag's threshold until one is fitted on validation data (issue 11).
+#: The malignant flag's threshold for a run without a validation-fitted operating point.
 DEFAULT_MALIGNANT_THRESHOLD = 0.5
-DEFAULT_OPERATING_POINT = "default 0.5: not yet fitted on validation"
+DEFAULT_OPERATING_POINT = "default 0.5: not fitted on validation (no sensitivity or specificity is claimed)"
+
+#: What a dermkit analysis is for, and what it is not (every report and model card carries it).
+INTENDED_USE = (
+    "Research and decision support for trained clinicians reading dermoscopic images of a single skin lesion. "
+    "Not a diagnosis: it does not replace a clinician's examination, histopathology or follow-up, and it was not "
+    "validated as a medical device. Its figures hold only for images like its training data (dermoscopy, the "
+    "classes listed); read the quality flags first."
+)
 
 
 class _Frozen(BaseModel):
@@ -61,17 +69,30 @@ class Decision(_Frozen):
     confidence: float = Field(ge=0, le=1)
 
 
+class OperatingPointInfo(_Frozen):
+    """How the malignant threshold was chosen on the validation side, and what it achieved there."""
+
+    rule: str = Field(description="how the threshold was chosen, e.g. 'sensitivity >= 0.90 on validation'")
+    sensitivity: float = Field(ge=0, le=1)
+    specificity: float = Field(ge=0, le=1)
+    sensitivity_ci: tuple[float, float] | None = Field(default=None, description="95% interval")
+    specificity_ci: tuple[float, float] | None = Field(default=None, description="95% interval")
+    malignant_images: int = Field(ge=0, description="validation images of a malignant class")
+    benign_images: int = Field(ge=0, description="validation images of a benign class")
+
+
 class Malignant(_Frozen):
     """Malignant vs benign: the summed probability of the malignant classes the classifier has.
 
-    ``operating_point`` says where ``threshold`` comes from; today a documented default, not a
-    validated operating point (no sensitivity/specificity is claimed for it).
+    ``operating_point`` says where ``threshold`` comes from; ``validation`` gives its validation
+    sensitivity and specificity, and is None for the documented default threshold (nothing claimed).
     """
 
     probability: float = Field(ge=0, le=1)
     flag: bool
     threshold: float = Field(ge=0, le=1)
     operating_point: str
+    validation: OperatingPointInfo | None = None
     classes: list[str] = Field(description="the malignant classes present in the classifier, summed")
 
 
@@ -90,31 +111,61 @@ class Lesion(_Frozen):
     bbox: tuple[int, int, int, int] | None
 
 
-class AttentionMap(_Frozen):
-    """The classifier's own attention, averaged onto a small grid over the whole image (values 0..1)."""
+class HeatMap(_Frozen):
+    """What drove the decision, averaged onto a small grid over the whole image (values 0..1).
 
+    ``method``: ``attention`` (the model's own attention map), ``gradcam``, ``gradcam++`` or
+    ``occlusion`` (probability drop when a patch is hidden; the ONNX Runtime path of models without
+    attention, which has no gradients).
+    """
+
+    method: str
+    target_class: str = Field(description="the class whose evidence the map shows")
     size: tuple[int, int] = Field(description="[rows, columns] of the grid")
     values: list[list[float]]
 
 
+class OutOfDistribution(_Frozen):
+    """How unlike the training images this image is, on the classifier's features."""
+
+    method: str = Field(description="e.g. 'mahalanobis' on the classifier's penultimate features")
+    score: float = Field(description="higher is more unusual")
+    threshold: float = Field(description="chosen on the validation side; above it the image is flagged")
+    flag: bool
+
+
+class TrainingData(_Frozen):
+    """What a model was trained on."""
+
+    dataset: str = Field(description="the data set folder's name, or 'synthetic'")
+    images: int | None = Field(default=None, ge=0, description="images on the training side")
+    classes: list[str] = Field(default_factory=list)
+
+
 class ModelInfo(_Frozen):
-    """Which trained run produced a part of the result."""
+    """Which trained model produced a part of the result, what it learnt from and how well it did."""
 
     name: str
-    run: str = Field(description="the run folder")
+    run: str = Field(description="the run folder, or the model package's file")
     recipe: str
-    checksum: str = Field(description="sha256 of the checkpoint file")
+    checksum: str = Field(description="sha256 of the checkpoint file (or of the package's graph)")
+    version: str = Field(description="the dermkit version that trained it")
+    training_data: TrainingData
+    validated_metrics: dict[str, float] = Field(
+        default_factory=dict, description="validation and test figures of the run ('val_bma', 'test_dice', ...)"
+    )
 
 
 class Models(_Frozen):
     seg: ModelInfo
     cls: ModelInfo
+    backend: Literal["torch", "onnxruntime"] = "torch"
 
 
 class AnalysisResult(_Frozen):
-    """One image analysed: classification, decision, malignancy call, lesion, attention, ABCD, quality."""
+    """One image analysed: classification, decision, malignancy call, lesion, heat map, ABCD, quality."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["2"] = SCHEMA_VERSION
     image: ImageInfo
     patient: PatientInfo | None
     classes: list[str]
@@ -122,10 +173,12 @@ class AnalysisResult(_Frozen):
     decision: Decision
     malignant: Malignant | None = Field(description="None when the classifier has none of mel, bcc, akiec")
     lesion: Lesion
-    attention: AttentionMap | None = Field(description="None when the classifier has no attention map")
+    heatmap: HeatMap | None = Field(description="None when no explanation was asked for")
+    ood: OutOfDistribution | None = Field(description="None when the run has no fitted detector")
     measurements: dict[str, Any] = Field(description="dermkit.measure.LesionMeasurements.to_json()")
     quality: dict[str, Any] = Field(description="dermkit.quality.QualityReport.to_json()")
     models: Models
+    intended_use: str = INTENDED_USE
 
     def to_json(self) -> str:
         """The JSON text ``dermkit predict`` writes (field aliases such as ``class``)."""
