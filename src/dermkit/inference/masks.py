@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from dermkit.inference.runs import LoadedRun
 from dermkit.models.tta import tta_mask_proba
+from dermkit.preprocess.mask_cleanup import clean_mask
 from dermkit.preprocess.pipeline import preprocess, restore_mask
 
-
-def clean_mask(mask: np.ndarray) -> np.ndarray:
-    """Keep the largest connected lesion and fill its holes (one lesion per dermoscopic image)."""
-    labels, n = ndimage.label(mask > 0)
-    if n == 0:
-        return mask.astype(np.uint8)
-    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, n + 1))
-    largest = labels == (int(np.argmax(sizes)) + 1)
-    return ndimage.binary_fill_holes(largest).astype(np.uint8)
+__all__ = ["clean_mask", "predict_mask", "predict_mask_proba"]
 
 
 def predict_mask_proba(run: LoadedRun, image: np.ndarray, tta: bool | None = None) -> np.ndarray:

@@ -18,21 +18,20 @@ import torch
 from torch import Tensor, nn
 
 from dermkit.models.contract import classify
+from dermkit.preprocess.views import DIHEDRAL_VIEWS, FLIP_VIEWS, IDENTITY, View, tta_views
 
-#: (flip dims of a (B, C, H, W) tensor, quarter turns in the (H, W) plane)
-View = tuple[tuple[int, ...], int]
-
-IDENTITY: tuple[View, ...] = (((), 0),)
-FLIP_VIEWS: tuple[View, ...] = (((), 0), ((3,), 0), ((2,), 0), ((2, 3), 0))
-DIHEDRAL_VIEWS: tuple[View, ...] = FLIP_VIEWS + (((), 1), ((3,), 1), ((2,), 1), ((2, 3), 1))
-
-
-def tta_views(height: int, width: int, enabled: bool = True, rotations: bool = True) -> tuple[View, ...]:
-    """The views to average: none but the identity when not ``enabled``; the 8 dihedral views for
-    square inputs when ``rotations``; else the 4 flips."""
-    if not enabled:
-        return IDENTITY
-    return DIHEDRAL_VIEWS if rotations and height == width else FLIP_VIEWS
+__all__ = [
+    "DIHEDRAL_VIEWS",
+    "FLIP_VIEWS",
+    "IDENTITY",
+    "View",
+    "apply_view",
+    "average_views",
+    "tta_class_logits",
+    "tta_mask_proba",
+    "tta_views",
+    "undo_view",
+]
 
 
 def apply_view(x: Tensor, view: View) -> Tensor:
