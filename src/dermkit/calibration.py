@@ -4,8 +4,10 @@
 (``softmax(logits / T + b + w * log p_meta)``: bias-corrected temperature scaling, Alexandari et
 al. 2020, with an optional metadata expert as a weighted product of experts) and probabilities
 into decisions with :meth:`Calibration.decide`, the one decision rule of dermkit: training's final
-metrics, ``evaluate cls``, diagnosis and the benchmarks all call it. It is stored as
-``RUN/calibration.json`` and never changed in place (``dataclasses.replace`` makes variants).
+metrics, ``evaluate cls``, diagnosis and the benchmarks all call it. It also carries the
+malignant-vs-benign operating point fitted on the same calibrated validation probabilities
+(:mod:`dermkit.ood.operating_point`). It is stored as ``RUN/calibration.json`` and never changed
+in place (``dataclasses.replace`` makes variants).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dermkit.errors import DermkitError
 from dermkit.files import write_json
 from dermkit.metrics.calibration import fit_logit_fusion
 from dermkit.metrics.decision import fit_thresholds_for_bma, predict_with_thresholds
+from dermkit.ood.operating_point import OperatingPoint, fit_operating_point
 
 if TYPE_CHECKING:  # typing only: applying a calibration (the ONNX package's runtime) needs no torch
     from dermkit.config import RunConfig
@@ -57,6 +60,9 @@ class Calibration:
         classes: class names in logit order.
         images: validation images it was fitted on.
         tta: whether those validation logits were made with test-time augmentation.
+        malignant: the malignant operating point fitted on the calibrated validation
+            probabilities (with the metadata expert when there is one), or None (no malignant
+            class, or files written before it was fitted). ``malignant_operating_point`` in the file.
     """
 
     temperature: float = 1.0
@@ -69,6 +75,7 @@ class Calibration:
     classes: tuple[str, ...] = ()
     images: int = 0
     tta: bool = False
+    malignant: OperatingPoint | None = None
 
     @property
     def uses_metadata(self) -> bool:
@@ -106,15 +113,19 @@ class Calibration:
         d["bias"] = None if self.bias is None else list(self.bias)
         d["classes"] = list(self.classes)
         d["fitted_on"] = "val" if self.images else None
+        d["malignant_operating_point"] = None if self.malignant is None else self.malignant.to_json()
+        del d["malignant"]
         return d
 
     @classmethod
     def from_json(cls, payload: dict[str, Any], source: str = "calibration") -> Calibration:
         """Read a ``calibration.json`` payload (files written before ``tta`` was recorded were
-        fitted without test-time augmentation)."""
+        fitted without test-time augmentation, those written before the malignant operating point
+        have none)."""
         try:
             divisors = payload.get("thresholds")
             bias = payload.get("bias")
+            malignant = payload.get("malignant_operating_point")
             return cls(
                 temperature=float(payload.get("temperature", 1.0)),
                 bias=None if bias is None else tuple(float(b) for b in bias),
@@ -126,6 +137,7 @@ class Calibration:
                 classes=tuple(payload.get("classes", ())),
                 images=int(payload.get("images") or 0),
                 tta=bool(payload.get("tta", False)),
+                malignant=None if malignant is None else OperatingPoint.from_json(malignant),
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise DermkitError(
@@ -197,7 +209,8 @@ def fit_calibration(
     fitted (and ``method`` says so). With a ``metadata_prior`` and the validation images'
     encoded ``meta``, its log-probabilities join the fit with a weight chosen by the same
     validation NLL. ``decision`` sets the divisors (:func:`decision_divisors`); ``tta`` records
-    how the logits were made.
+    how the logits were made. The malignant operating point is fitted on the calibrated
+    probabilities (:func:`~dermkit.ood.operating_point.fit_operating_point`).
     """
     counts = np.bincount(labels, minlength=len(classes))
     if method == "bias_corrected" and counts.min() < min_images_for_bias:
@@ -225,8 +238,10 @@ def fit_calibration(
         images=len(labels),
         tta=bool(tta),
     )
-    divisors = decision_divisors(decision, labels, fitted.proba(logits, meta))
-    return replace(fitted, decision=decision, divisors=tuple(float(t) for t in divisors))
+    proba = fitted.proba(logits, meta)
+    divisors = decision_divisors(decision, labels, proba)
+    malignant = fit_operating_point(classes, labels, proba)
+    return replace(fitted, decision=decision, divisors=tuple(float(t) for t in divisors), malignant=malignant)
 
 
 def fit_run_calibration(

@@ -7,6 +7,7 @@ Tasks are looked up in :data:`TASK_TYPES` by the config's ``task`` field, never 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from dermkit.config import RunConfig
 from dermkit.data.dataset import LesionDataset
 from dermkit.data.sampling import balancing_factors, class_weights, oversample_indices, sampler_weights
 from dermkit.engine.data import PreparedData, prepare_data
+from dermkit.errors import DataError
 from dermkit.inference.data import run_dataset
 from dermkit.losses import create_loss
 from dermkit.metrics.classification import accuracy, balanced_accuracy, macro_auc
@@ -27,9 +29,12 @@ from dermkit.metrics.segmentation import threshold_jaccard
 from dermkit.metrics.segmentation_batch import batch_stats
 from dermkit.models import create_model
 from dermkit.models.contract import classify
+from dermkit.models.features import fit_ood_on_model, ood_training_rows
 from dermkit.models.pretrained import resolve_data_config
 from dermkit.models.tta import tta_class_logits
 from dermkit.registry import Registry
+
+log = logging.getLogger("dermkit.engine")
 
 #: task name (the config's ``task``) -> task class
 TASK_TYPES: Registry[type[BaseTask]] = Registry("task")
@@ -216,10 +221,27 @@ class ClassificationTask(BaseTask):
             f"{prefix}macro_auc": macro_auc(labels, proba),
         }
 
+    def fit_ood(self, model, val_loader, device, run_dir: Path) -> dict[str, Any]:
+        """Fit the OOD detector on at most :data:`~dermkit.models.features.OOD_TRAIN_IMAGES` training
+        images (seeded subset, eval mode, no augmentation) and threshold it on ``val_loader``; save
+        it in ``run_dir``. Returns ``{"ood": summary}`` (``{}`` when the data are too few, with a warning)."""
+        rows = ood_training_rows(self.train_rows, seed=self.cfg.train.seed)
+        train_ds = run_dataset(self.cfg, self.table, rows, self.normalize, augment=False)
+        train_loader = DataLoader(train_ds, batch_size=self.cfg.train.batch_size, num_workers=self.cfg.data.num_workers)
+        try:
+            detector = fit_ood_on_model(model, train_loader, val_loader, device, self.classes)
+        except DataError as err:
+            log.warning("no out-of-distribution detector fitted: %s", err)
+            return {}
+        detector.save(run_dir)
+        keys = ("threshold", "energy_threshold", "quantile", "components", "train_images", "val_images")
+        return {"ood": {k: v for k, v in detector.summary().items() if k in keys}}
+
     def score_final_side(self, model, loader, loss_fn, device, side: str, run_dir: Path) -> tuple[dict, dict]:
         """Metrics of the best checkpoint on one side, with the recipe's test-time augmentation; on
-        validation, from the same pass, the calibration (:func:`~dermkit.calibration.fit_calibration`)
-        goes to ``RUN/calibration.json`` for evaluation to apply when asked to."""
+        validation, from the same pass, the calibration (:func:`~dermkit.calibration.fit_calibration`,
+        with the malignant operating point) goes to ``RUN/calibration.json`` for evaluation to apply
+        when asked to, and the OOD detector (:meth:`fit_ood`) to ``RUN/ood.npz`` + ``ood.json``."""
         tta = self.cfg.inference.tta
         logits, labels, rows = self.collect(model, loader, device, tta=tta)
         extra: dict[str, Any] = {}
@@ -229,4 +251,7 @@ class ClassificationTask(BaseTask):
             extra["calibration"] = {"temperature": calibration.temperature}
             if calibration.uses_metadata:
                 extra["calibration"]["metadata_weight"] = calibration.metadata_weight
+            if calibration.malignant is not None:
+                extra["malignant_operating_point"] = calibration.malignant.to_json()
+            extra.update(self.fit_ood(model, loader, device, run_dir))
         return {**self.metrics(logits, labels, loss_fn, device, ""), "tta": tta}, extra

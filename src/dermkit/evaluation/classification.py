@@ -36,7 +36,9 @@ from dermkit.metrics.classification import balanced_accuracy, macro_auc, melanom
 from dermkit.metrics.isic_csv import write_isic_task3_csv
 from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, reliability_diagram
 from dermkit.metrics.report import classification_report
+from dermkit.models.features import fit_ood_on_model, ood_training_rows
 from dermkit.models.tta import tta_class_logits
+from dermkit.ood import OODDetector
 
 MELANOMA_NAMES = ("mel", "melanoma")
 
@@ -89,18 +91,40 @@ def refit_calibration(
     train_indices: np.ndarray,
     tta: bool | None = None,
     progress: bool = True,
+    ood: bool = True,
 ) -> Calibration:
     """Fit ``run``'s calibration again on its validation rows (e.g. after changing
     ``inference.calibration``; the metadata expert is refitted on ``train_indices``) and rewrite
-    ``RUN/calibration.json``; returns the new calibration. The validation logits are made with
-    ``tta`` (default: the run's ``inference.tta``), as the calibrated predictions will be."""
+    ``RUN/calibration.json`` (with the malignant operating point); returns the new calibration. The
+    validation logits are made with ``tta`` (default: the run's ``inference.tta``), as the
+    calibrated predictions will be. With ``ood``, the OOD detector is refitted too
+    (:func:`refit_ood`), so runs trained before detectors existed get one."""
     if len(val_indices) == 0:
         raise DataError(f"{run.run_dir}: no validation images to fit the calibration on")
     tta = run.tta(tta)
     logits = predict_logits(run, table, val_indices, tta=tta, progress=progress)
     calibration = fit_run_calibration(run.cfg, table, train_indices, val_indices, logits, run.classes, tta)
     calibration.save(run.run_dir)
+    if ood:
+        refit_ood(run, table, val_indices, train_indices)
     return calibration
+
+
+def refit_ood(
+    run: LoadedRun, table: LesionTable, val_indices: np.ndarray, train_indices: np.ndarray, batch_size: int = 32
+) -> OODDetector:
+    """Fit ``run``'s OOD detector again, as training does (at most
+    :data:`~dermkit.models.features.OOD_TRAIN_IMAGES` of ``train_indices``, seeded; thresholds on
+    ``val_indices``), and rewrite ``RUN/ood.npz`` + ``ood.json``; returns it."""
+    if len(val_indices) == 0 or len(train_indices) < 2:
+        raise DataError(f"{run.run_dir}: the OOD detector needs validation images and at least 2 training images")
+    norm, focus = (run.mean, run.std), run_focus(run)
+    rows = ood_training_rows(train_indices, seed=run.cfg.train.seed)
+    train = DataLoader(run_dataset(run.cfg, table, rows, norm, focus=focus), batch_size=batch_size)
+    val = DataLoader(run_dataset(run.cfg, table, val_indices, norm, focus=focus), batch_size=batch_size)
+    detector = fit_ood_on_model(run.model, train, val, run.device, run.classes)
+    detector.save(run.run_dir)
+    return detector
 
 
 def _check_runs(runs: list[LoadedRun]) -> list[str]:

@@ -1,0 +1,153 @@
+"""A run's OOD detector on disk: ``RUN/ood.npz`` (arrays) + ``RUN/ood.json`` (numbers and checks).
+
+``ood.npz`` (``np.savez``, plain float64 arrays, no objects) holds ``mean`` (D,), ``components``
+(k, D), ``class_means`` (K, k) and ``precision`` (k, k). ``ood.json`` holds
+:meth:`~dermkit.ood.detector.OODDetector.summary` (thresholds, the validation quantile and rule,
+classes, counts) plus ``format`` and the sha256 of ``ood.npz``. Loading reads the arrays with
+``allow_pickle=False``, checks the checksum, the shapes and that every value is finite: a
+missing, truncated, tampered or inconsistent file is a :class:`~dermkit.errors.DermkitError`
+naming the file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dermkit.errors import DermkitError
+from dermkit.files import write_json
+from dermkit.ood.detector import OODDetector
+
+OOD_ARRAYS = "ood.npz"
+OOD_JSON = "ood.json"
+FORMAT = "dermkit-ood-1"
+ARRAY_NAMES = ("mean", "components", "class_means", "precision")
+_REFIT = "refit it with dermkit.evaluation.classification.refit_calibration, or delete ood.npz and ood.json"
+
+
+def save_ood(detector: OODDetector, run_dir: Path) -> Path:
+    """Write ``RUN/ood.npz`` then ``RUN/ood.json`` (each atomically); returns the npz path."""
+    run_dir = Path(run_dir)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: np.asarray(getattr(detector, name), dtype=np.float64) for name in ARRAY_NAMES})
+    data = buffer.getvalue()
+    path = run_dir / OOD_ARRAYS
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    write_json(
+        run_dir / OOD_JSON, {"format": FORMAT, "npz_sha256": hashlib.sha256(data).hexdigest(), **detector.summary()}
+    )
+    return path
+
+
+def load_ood(run_dir: Path) -> OODDetector | None:
+    """The run's detector, or None when the run has none (trained before detectors were fitted).
+
+    Raises:
+        DermkitError: one of the two files is missing, unreadable, tampered with or inconsistent.
+    """
+    run_dir = Path(run_dir)
+    npz_path, json_path = run_dir / OOD_ARRAYS, run_dir / OOD_JSON
+    if not npz_path.exists() and not json_path.exists():
+        return None
+    for path in (npz_path, json_path):
+        if not path.is_file():
+            raise DermkitError(f"{path}: missing (the OOD detector needs both {OOD_ARRAYS} and {OOD_JSON}); {_REFIT}")
+    info = _read_json(json_path)
+    try:
+        data = npz_path.read_bytes()
+    except OSError as exc:
+        raise DermkitError(f"{npz_path}: cannot read the OOD detector ({exc}); {_REFIT}") from None
+    if hashlib.sha256(data).hexdigest() != info.get("npz_sha256"):
+        raise DermkitError(
+            f"{npz_path}: its checksum differs from the one in {json_path} (changed or partly written); {_REFIT}"
+        )
+    arrays = _read_arrays(npz_path, data)
+    try:
+        return _detector(arrays, info)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DermkitError(f"{json_path}: not a valid OOD detector ({exc}); {_REFIT}") from None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DermkitError(f"{path}: cannot read the OOD detector's numbers ({exc}); {_REFIT}") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        got = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise DermkitError(f"{path}: not a dermkit OOD detector (format {got!r}, expected {FORMAT!r}); {_REFIT}")
+    return info
+
+
+def _read_arrays(path: Path, data: bytes) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            missing = [name for name in ARRAY_NAMES if name not in npz.files]
+            if missing:
+                raise DermkitError(f"{path}: lacks the arrays {missing}; {_REFIT}")
+            arrays = {name: npz[name] for name in ARRAY_NAMES}
+    except DermkitError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DermkitError(f"{path}: cannot read the OOD detector's arrays ({exc}); {_REFIT}") from None
+    for name, value in arrays.items():
+        if value.dtype.kind != "f" or not np.isfinite(value).all():
+            raise DermkitError(f"{path}: array {name!r} is not finite floating point; {_REFIT}")
+    return arrays
+
+
+def _detector(arrays: dict[str, np.ndarray], info: dict[str, Any]) -> OODDetector:
+    mean, comps, means, precision = (arrays[n].astype(np.float64) for n in ARRAY_NAMES)
+    d, k = mean.shape[0] if mean.ndim == 1 else -1, comps.shape[0] if comps.ndim == 2 else -1
+    classes = tuple(str(c) for c in info["classes"])
+    shapes_ok = (
+        mean.ndim == 1
+        and comps.shape == (k, d)
+        and means.shape == (len(classes), k)
+        and precision.shape == (k, k)
+        and k >= 1
+        and len(classes) >= 1
+        and int(info["feature_dim"]) == d
+    )
+    if not shapes_ok:
+        raise ValueError(
+            f"array shapes disagree: mean {mean.shape}, components {comps.shape}, class_means {means.shape}, "
+            f"precision {precision.shape}, {len(classes)} classes, feature_dim {info['feature_dim']}"
+        )
+    energy = info["energy_threshold"]
+    energy_flagged = info["val_energy_flagged"]
+    quantile = float(info["quantile"])
+    if not 0.5 <= quantile < 1.0:
+        raise ValueError(f"quantile {quantile} outside [0.5, 1)")
+    return OODDetector(
+        mean=mean,
+        components=comps,
+        class_means=means,
+        precision=precision,
+        classes=classes,
+        threshold=_finite(info["threshold"], "threshold"),
+        energy_threshold=None if energy is None else _finite(energy, "energy_threshold"),
+        quantile=quantile,
+        shrinkage=float(info["shrinkage"]),
+        explained_variance=float(info["explained_variance"]),
+        train_images=int(info["train_images"]),
+        val_images=int(info["val_images"]),
+        val_flagged=float(info["val_flagged"]),
+        val_energy_flagged=None if energy_flagged is None else float(energy_flagged),
+    )
+
+
+def _finite(value: Any, name: str) -> float:
+    x = float(value)
+    if not np.isfinite(x):
+        raise ValueError(f"{name} is not finite")
+    return x
