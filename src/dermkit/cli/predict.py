@@ -27,6 +27,8 @@ SUMMARY_FILE = "summary.csv"
 SUMMARY_COLUMNS = ("id", "decision", "confidence", "malignant_probability", "flags", "error")
 JSON_NAME = "{id}.json"
 OVERLAY_NAME = "{id}_overlay.png"
+REPORT_NAME = "{id}.html"
+INDEX_FILE = "index.html"
 
 
 def check_cli_metadata(age: str | None, sex: str | None, site: str | None) -> None:
@@ -96,7 +98,11 @@ def predict(
     seg: Annotated[Path, typer.Option("--seg", help="Run folder of a segmentation training.")],
     cls: Annotated[Path, typer.Option("--cls", help="Run folder of a classification training.")],
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for <id>.json, <id>_overlay.png and summary.csv, outside the inputs.")
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for <id>.json, <id>_overlay.png, <id>.html, summary.csv and index.html; outside the inputs.",
+        ),
     ],
     images: Annotated[
         list[Path] | None, typer.Argument(help="Image files or folders (masks in folders are skipped).")
@@ -115,12 +121,14 @@ def predict(
 ) -> None:
     """Diagnose each image: class probabilities, decision, malignancy call, lesion outline, ABCD, quality flags.
 
-    Writes <id>.json (valid against `dermkit schema`) and <id>_overlay.png per image, and summary.csv.
+    Writes <id>.json (valid against `dermkit schema`), <id>_overlay.png and a one-page report <id>.html per
+    image, and summary.csv and index.html (every image's decision, a link to its report, and the failures).
     Unreadable or unanalysable images are listed with their reason (exit code 1); the rest are written.
     """
     from dermkit.files import check_no_overwrite, check_output_location, prepare_output_dir, unique_output_names
     from dermkit.imageio import read_image, write_image
     from dermkit.pipeline import AnalysisResult, Analyzer, make_metadata, result_overlay
+    from dermkit.pipeline.report import render_index, render_report
 
     images = list(images or [])
     if not images and csv_file is None:
@@ -130,15 +138,16 @@ def predict(
     files = [job.path for job in jobs]
     json_targets = [out / JSON_NAME.format(id=job.id) for job in jobs]
     overlays = [out / OVERLAY_NAME.format(id=job.id) for job in jobs]
+    reports = [out / REPORT_NAME.format(id=job.id) for job in jobs]
     inputs = [*images, *files, *([csv_file] if csv_file is not None else [])]
     check_output_location(out, inputs)
     unique_output_names(files, json_targets)
-    check_no_overwrite([*json_targets, *overlays, out / SUMMARY_FILE], overwrite)
+    check_no_overwrite([*json_targets, *overlays, *reports, out / SUMMARY_FILE, out / INDEX_FILE], overwrite)
     analyzer = Analyzer(seg, cls, device=device)  # a run of the wrong task: a clear error
     prepare_output_dir(out, inputs)
     rows, failed = [], []
-    for job, json_path, overlay in tqdm(
-        list(zip(jobs, json_targets, overlays, strict=True)), desc="analysing", unit="img"
+    for job, json_path, overlay, report in tqdm(
+        list(zip(jobs, json_targets, overlays, reports, strict=True)), desc="analysing", unit="img"
     ):
         try:
             meta = make_metadata(job.id, job.age, job.sex, job.site)
@@ -153,8 +162,10 @@ def predict(
             continue
         write_text(json_path, text + "\n")
         write_image(overlay, result_overlay(image, result))
+        write_text(report, render_report(image, result))
         rows.append(summary_row(job, result))
     write_summary(out / SUMMARY_FILE, rows)
+    write_text(out / INDEX_FILE, render_index(rows, REPORT_NAME))
     console.print(f"analysed {len(jobs) - len(failed)} of {len(jobs)} images; results and {SUMMARY_FILE} in {out}")
     if failed:
         console.print(f"[red]{len(failed)} images could not be analysed:[/]")
