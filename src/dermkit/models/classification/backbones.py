@@ -16,8 +16,10 @@ the smallest input the network accepts and what S4's "cut before the last stage"
 * ``output="pooled"``: timm's pooled features (``num_classes=0``), dropout ``drop_rate``
   included.
 
-Weights: ``pretrained=True`` loads the offline EfficientNet-Lite0 weights for
-``tf_efficientnet_lite0`` and asks timm (Hugging Face Hub, cache first) for anything else,
+Weights: ``pretrained=True`` loads the offline EfficientNet-Lite0/1/2 weights for
+``tf_efficientnet_lite0/1/2`` (table names ``efficientnet_lite0/1/2``;
+:data:`~dermkit.models.pretrained.OFFLINE_WEIGHTS`) and asks timm (Hugging Face Hub, cache
+first) for anything else,
 failing fast with :class:`~dermkit.errors.ConfigError` when they cannot be fetched
 (:func:`~dermkit.models.pretrained.timm_weights_source`). Preprocessing follows the weights
 through ``pretrained_cfg``: S4's "each backbone gets its own input scaling" is timm's mean/std
@@ -43,16 +45,15 @@ from torch import Tensor, nn
 
 from dermkit.errors import ConfigError
 from dermkit.models.pretrained import (
-    PRETRAINED_CFGS,
     PretrainedCfg,
-    load_efficientnet_lite0_imagenet,
+    load_offline_imagenet,
+    offline_pretrained_cfg,
     timm_pretrained_cfg,
     timm_weights_source,
 )
 
 Output = Literal["cut", "final", "pooled"]
 OUTPUTS: tuple[str, ...] = ("cut", "final", "pooled")
-OFFLINE_TIMM_NAME = "tf_efficientnet_lite0"  # the only ImageNet weights shipped offline
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,15 @@ BACKBONES: Mapping[str, BackboneSpec] = MappingProxyType(
             "mobilenetv3_large_100",
             "blocks 5-6 (160-ch IRs, 1x1 conv to 960), conv_head: 112 ch kept",
         ),
+        # the offline ImageNet weights (EfficientNet-Lite0/1/2 packages), at their native sizes
         "efficientnet_lite0": BackboneSpec(
-            OFFLINE_TIMM_NAME, "blocks 5-6 (192/320-ch IRs), conv_head to 1280: 112 ch kept"
+            "tf_efficientnet_lite0", "blocks 5-6 (192/320-ch IRs), conv_head to 1280: 112 ch kept"
+        ),
+        "efficientnet_lite1": BackboneSpec(
+            "tf_efficientnet_lite1", "blocks 5-6 (192/320-ch IRs), conv_head to 1280: 112 ch kept", input_size=240
+        ),
+        "efficientnet_lite2": BackboneSpec(
+            "tf_efficientnet_lite2", "blocks 5-6 (208/352-ch IRs), conv_head to 1280: 120 ch kept", input_size=260
         ),
         "densenet121": BackboneSpec("densenet121", "transition3, denseblock4 and norm5: 1024 ch kept"),
         # Keras ResNet50V2 is pre-activation with batch norm: timm resnetv2_50 (BiT's
@@ -132,8 +140,8 @@ S4_BACKBONES: tuple[str, ...] = (
 def resolve_backbone(name: str) -> BackboneSpec:
     """The table entry for ``name``, or a generic entry for any other timm model name.
 
-    Table names win: ``"efficientnet_lite0"`` means ``tf_efficientnet_lite0`` (the offline
-    weights), not timm's own ``efficientnet_lite0``.
+    Table names win: ``"efficientnet_lite0"`` (1, 2) means ``tf_efficientnet_lite0`` (the
+    offline weights), not timm's own ``efficientnet_lite0``.
 
     Raises:
         ConfigError: Neither a table name nor a timm model (close matches suggested).
@@ -154,7 +162,7 @@ def create_timm_model(
 
     Args:
         timm_name: timm architecture.
-        pretrained: Load ImageNet weights (offline for ``tf_efficientnet_lite0``).
+        pretrained: Load ImageNet weights (offline for ``tf_efficientnet_lite0/1/2``).
         in_channels: 1 or 3 (pretrained stems are adapted by summing RGB kernels).
         **kwargs: Passed to ``timm.create_model`` (e.g. ``num_classes=0``).
 
@@ -169,10 +177,11 @@ def create_timm_model(
     common = dict(in_chans=in_channels, **kwargs)
     if not pretrained:
         return timm.create_model(timm_name, pretrained=False, **common), None
-    if timm_name == OFFLINE_TIMM_NAME:
+    offline = offline_pretrained_cfg(timm_name)
+    if offline is not None:
         model = timm.create_model(timm_name, pretrained=False, **common)
-        load_efficientnet_lite0_imagenet(model)
-        return model, PRETRAINED_CFGS["efficientnet_lite0.offline"]
+        load_offline_imagenet(model, offline.name)
+        return model, offline
     source = timm_weights_source(timm_name)  # raises ConfigError fast when offline
     try:
         model = timm.create_model(timm_name, **common, **source)

@@ -9,10 +9,13 @@ and puts them behind dermkit's contract (input validation, :class:`SegmentationO
   EfficientNet-Lite0 encoder with offline ImageNet weights (``pretrained=True``, the
   default). DeepLabV3+ is the S3 design family (separable convs, ASPP, low-level decoder)
   on a pretrained encoder: the faithful-in-spirit version of S3's "initialised from weights
-  pre-trained on a large data set".
+  pre-trained on a large data set". The same three on the larger offline encoders:
+  ``*_effnetlite1`` (EfficientNet-Lite1, native 240) and ``*_effnetlite2`` (Lite2, 260).
 * ``smp_unet(encoder="tu-<timm name>")``: any timm backbone; ImageNet weights come from the
   Hugging Face Hub (cache first, then a fast-failing download; see
-  :func:`~dermkit.models.pretrained.timm_weights_source`).
+  :func:`~dermkit.models.pretrained.timm_weights_source`), except for the encoders whose
+  weights ship offline (``tu-tf_efficientnet_lite0/1/2``,
+  :data:`~dermkit.models.pretrained.OFFLINE_WEIGHTS`).
 
 ``in_channels=1`` sums the pretrained RGB stem kernels (timm ``adapt_input_conv``, the rule
 smp uses).
@@ -28,9 +31,9 @@ from torch import Tensor, nn
 from dermkit.errors import ConfigError
 from dermkit.models.outputs import SegmentationOutput, check_image_batch, display_name
 from dermkit.models.pretrained import (
-    PRETRAINED_CFGS,
     PretrainedCfg,
-    load_efficientnet_lite0_imagenet,
+    load_offline_imagenet,
+    offline_pretrained_cfg,
     timm_pretrained_cfg,
     timm_weights_source,
 )
@@ -41,7 +44,8 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "unetplusplus": smp.UnetPlusPlus,
     "deeplabv3plus": smp.DeepLabV3Plus,
 }
-OFFLINE_ENCODER = "tu-tf_efficientnet_lite0"  # the encoder whose ImageNet weights ship offline
+#: the smp encoders whose ImageNet weights ship offline, by the variant of the registered names
+OFFLINE_ENCODERS: dict[str, str] = {f"effnetlite{v}": f"tu-tf_efficientnet_lite{v}" for v in (0, 1, 2)}
 
 
 class EncoderDecoder(nn.Module):
@@ -78,7 +82,7 @@ def build_encoder_decoder(
     Args:
         arch: ``"unet"``, ``"unetplusplus"`` or ``"deeplabv3plus"``.
         encoder: ``"tu-<timm model name>"``.
-        pretrained: Load ImageNet encoder weights (offline for ``tu-tf_efficientnet_lite0``,
+        pretrained: Load ImageNet encoder weights (offline for ``tu-tf_efficientnet_lite0/1/2``,
             else from the Hugging Face Hub).
         in_channels: 1 or 3.
         **kwargs: Passed to the smp class (e.g. ``decoder_channels``).
@@ -105,10 +109,11 @@ def build_encoder_decoder(
     timm_name = encoder[3:]
     if not pretrained:
         return EncoderDecoder(cls(encoder_weights=None, **common), in_channels, None)
-    if encoder == OFFLINE_ENCODER:
+    offline = offline_pretrained_cfg(timm_name)
+    if offline is not None:
         net = cls(encoder_weights=None, **common)
-        load_efficientnet_lite0_imagenet(net.encoder.model)
-        return EncoderDecoder(net, in_channels, PRETRAINED_CFGS["efficientnet_lite0.offline"])
+        load_offline_imagenet(net.encoder.model, offline.name)
+        return EncoderDecoder(net, in_channels, offline)
     source = timm_weights_source(timm_name)
     try:
         net = cls(encoder_weights=True, **common, **_overlay_only(source))
@@ -128,21 +133,67 @@ _EFFNET_CFG = {"input_size": (3, 224, 224), "pretrained": "efficientnet_lite0.of
 @register_model(task="segmentation", default_cfg={**_EFFNET_CFG, "paper": "S2/S1 family"})
 def unet_effnetlite0(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
     """smp U-Net on an EfficientNet-Lite0 encoder (offline ImageNet weights)."""
-    return build_encoder_decoder("unet", OFFLINE_ENCODER, pretrained=pretrained, **kwargs)
+    return build_encoder_decoder("unet", OFFLINE_ENCODERS["effnetlite0"], pretrained=pretrained, **kwargs)
 
 
 @register_model(task="segmentation", default_cfg=_EFFNET_CFG)
 def unetplusplus_effnetlite0(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
     """smp U-Net++ on an EfficientNet-Lite0 encoder (offline ImageNet weights)."""
-    return build_encoder_decoder("unetplusplus", OFFLINE_ENCODER, pretrained=pretrained, **kwargs)
+    return build_encoder_decoder("unetplusplus", OFFLINE_ENCODERS["effnetlite0"], pretrained=pretrained, **kwargs)
 
 
 @register_model(task="segmentation", default_cfg={**_EFFNET_CFG, "paper": "S3 family"})
 def deeplabv3plus_effnetlite0(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
     """smp DeepLabV3+ (output stride 16, ASPP rates 6, 12, 18) on EfficientNet-Lite0 (ImageNet)."""
+    return _deeplabv3plus(OFFLINE_ENCODERS["effnetlite0"], pretrained, kwargs)
+
+
+def _deeplabv3plus(encoder: str, pretrained: bool, kwargs: dict[str, Any]) -> EncoderDecoder:
     # DeepLabV3+'s rates for output stride 16; smp's default (12, 24, 36) is the stride-8 set
     kwargs.setdefault("decoder_atrous_rates", (6, 12, 18))
-    return build_encoder_decoder("deeplabv3plus", OFFLINE_ENCODER, pretrained=pretrained, **kwargs)
+    return build_encoder_decoder("deeplabv3plus", encoder, pretrained=pretrained, **kwargs)
+
+
+_LITE_CFG = {
+    1: {"input_size": (3, 240, 240), "pretrained": "efficientnet_lite1.offline"},
+    2: {"input_size": (3, 260, 260), "pretrained": "efficientnet_lite2.offline"},
+}
+
+
+@register_model(task="segmentation", default_cfg=_LITE_CFG[1])
+def unet_effnetlite1(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
+    """smp U-Net on an EfficientNet-Lite1 encoder (offline ImageNet weights)."""
+    return build_encoder_decoder("unet", OFFLINE_ENCODERS["effnetlite1"], pretrained=pretrained, **kwargs)
+
+
+@register_model(task="segmentation", default_cfg=_LITE_CFG[1])
+def unetplusplus_effnetlite1(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
+    """smp U-Net++ on an EfficientNet-Lite1 encoder (offline ImageNet weights)."""
+    return build_encoder_decoder("unetplusplus", OFFLINE_ENCODERS["effnetlite1"], pretrained=pretrained, **kwargs)
+
+
+@register_model(task="segmentation", default_cfg=_LITE_CFG[1])
+def deeplabv3plus_effnetlite1(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
+    """smp DeepLabV3+ (output stride 16, ASPP rates 6, 12, 18) on EfficientNet-Lite1 (ImageNet)."""
+    return _deeplabv3plus(OFFLINE_ENCODERS["effnetlite1"], pretrained, kwargs)
+
+
+@register_model(task="segmentation", default_cfg=_LITE_CFG[2])
+def unet_effnetlite2(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
+    """smp U-Net on an EfficientNet-Lite2 encoder (offline ImageNet weights)."""
+    return build_encoder_decoder("unet", OFFLINE_ENCODERS["effnetlite2"], pretrained=pretrained, **kwargs)
+
+
+@register_model(task="segmentation", default_cfg=_LITE_CFG[2])
+def unetplusplus_effnetlite2(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
+    """smp U-Net++ on an EfficientNet-Lite2 encoder (offline ImageNet weights)."""
+    return build_encoder_decoder("unetplusplus", OFFLINE_ENCODERS["effnetlite2"], pretrained=pretrained, **kwargs)
+
+
+@register_model(task="segmentation", default_cfg=_LITE_CFG[2])
+def deeplabv3plus_effnetlite2(pretrained: bool = True, **kwargs: Any) -> EncoderDecoder:
+    """smp DeepLabV3+ (output stride 16, ASPP rates 6, 12, 18) on EfficientNet-Lite2 (ImageNet)."""
+    return _deeplabv3plus(OFFLINE_ENCODERS["effnetlite2"], pretrained, kwargs)
 
 
 @register_model(task="segmentation", default_cfg={"input_size": (3, 224, 224)})
