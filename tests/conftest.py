@@ -75,6 +75,19 @@ def cls_run(synthetic_root, tmp_path_factory) -> Path:
     return train_tiny(synthetic_root, tmp_path_factory.mktemp("runs") / "cls", "classification", overrides)
 
 
+@pytest.fixture(scope="session")
+def attention_run(synthetic_root, tmp_path_factory) -> Path:
+    """A one-epoch S5 spatial-attention classifier on timm's tiny test backbone (it has an attention map)."""
+    overrides = [
+        "model.name=hybrid_resnetv2_attention_s5",
+        "model.kwargs.backbone=test_efficientnet",
+        "model.kwargs.pretrained=false",
+        "model.kwargs.metadata_hidden=8",
+        "loss.name=cross_entropy",
+    ]
+    return train_tiny(synthetic_root, tmp_path_factory.mktemp("runs") / "att", "classification", overrides)
+
+
 @dataclass
 class Result:
     code: int

@@ -1,0 +1,70 @@
+"""The package on ONNX Runtime gives the PyTorch path's answer: probabilities within 1e-4, masks IoU >= 0.999."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dermkit.data.readers import load_table
+from dermkit.data.records import Metadata
+from dermkit.imageio import read_image
+from dermkit.package import PackageAnalyzer, read_package
+from dermkit.pipeline import AnalysisResult, Analyzer, decode_rle
+
+MALE_55_BACK = Metadata(image_id="x", lesion_id="x", age=55.0, sex="male", site="back")
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def images(root, n=6):
+    table = load_table(root)
+    return [(rec.image_id, read_image(rec.image_path)) for rec in table.records.head(n).itertuples()]
+
+
+@pytest.mark.parametrize(
+    ("package_fixture", "cls_fixture", "meta"),
+    [
+        ("package", "cls_run", None),
+        ("attention_package", "attention_run", MALE_55_BACK),
+        ("attention_package", "attention_run", None),
+    ],
+)
+def test_onnx_runtime_matches_pytorch(request, seg_run, synthetic_root, package_fixture, cls_fixture, meta):
+    torch_path = Analyzer(seg_run, request.getfixturevalue(cls_fixture), device="cpu")
+    onnx_path = PackageAnalyzer(request.getfixturevalue(package_fixture))
+    for image_id, image in images(synthetic_root):
+        a = torch_path.analyze(image, meta, image_id=image_id)
+        b = onnx_path.analyze(image, meta, image_id=image_id)
+        pa, pb = np.array(list(a.probabilities.values())), np.array(list(b.probabilities.values()))
+        assert a.classes == b.classes
+        assert np.abs(pa - pb).max() <= 1e-4
+        assert (a.decision.class_, a.decision.rule) == (b.decision.class_, b.decision.rule)
+        assert a.decision.confidence == pytest.approx(b.decision.confidence, abs=1e-4)
+        assert iou(decode_rle(a.lesion.mask), decode_rle(b.lesion.mask)) >= 0.999
+        assert b.models.backend == "onnxruntime" and a.models.cls.checksum == b.models.cls.checksum
+        assert AnalysisResult.model_validate_json(b.to_json()) == b
+        assert b.heatmap is not None and b.heatmap.target_class == b.decision.class_
+
+
+def test_heat_maps_on_onnx_runtime(package, attention_package, synthetic_root):
+    image_id, image = images(synthetic_root, 1)[0]
+    occlusion = PackageAnalyzer(package).analyze(image, image_id=image_id).heatmap
+    attention = PackageAnalyzer(attention_package).analyze(image, image_id=image_id).heatmap
+    assert occlusion.method == "occlusion" and attention.method == "attention"
+    for heat in (occlusion, attention):
+        values = np.asarray(heat.values)
+        assert 0 <= values.min() and values.max() <= 1
+    assert PackageAnalyzer(package, heatmap="none").analyze(image).heatmap is None
+
+
+def test_the_manifest_carries_what_the_runtime_needs(package, cls_run):
+    manifest, members = read_package(package)
+    assert set(members) == {"segmenter.onnx", "classifier.onnx", "MODEL_CARD.md"}
+    spec = manifest.classifier
+    assert spec.classes and spec.calibration["classes"] == spec.classes and not spec.attention
+    assert spec.exporter in ("dynamo", "torchscript") and spec.info.run == str(cls_run)
+    card = members["MODEL_CARD.md"].decode()
+    assert "SYNTHETIC" in card and "Intended use" in card and "val_bma" in card
