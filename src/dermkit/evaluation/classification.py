@@ -6,8 +6,11 @@ the headline decisions are the ones :func:`~dermkit.inference.diagnose` makes (t
 :meth:`~dermkit.calibration.Calibration.decide` when calibrated; the plain argmax is reported beside them).
 Written to the output folder: ``metrics.json`` (with bootstrap 95% intervals that resample
 lesions), ``per_class.csv``, ``confusion_matrix.csv/.png``, ``roc.png``, ``reliability.png``,
-``predictions_isic.csv`` (ISIC 2018 Task 3 format) and ``predictions.csv``. When the data set
-only labels melanoma (ISIC 2017), the melanoma-vs-rest view is reported instead.
+``predictions_isic.csv`` (ISIC 2018 Task 3 format) and ``predictions.csv``. ``predictions.csv``
+holds the calibrated probabilities and the decision; ``predictions_isic.csv`` holds decision-consistent
+scores (``p / divisors`` renormalised, :func:`~dermkit.metrics.isic_csv.decision_scores`) whose argmax is
+that decision, so the official ISIC scorer reproduces the balanced accuracy reported here. When the
+data set only labels melanoma (ISIC 2017), the melanoma-vs-rest view is reported instead.
 """
 
 from __future__ import annotations
@@ -163,9 +166,10 @@ def evaluate_classification(
     proba = ensemble_proba(runs, table, indices, tta, calibrate, progress)
     ids = records["image_id"].iloc[indices].astype(str).tolist()
     groups = records["lesion_id"].iloc[indices].astype(str).to_numpy()
-    if set(classes) == set(HAM10000_CLASSES):
-        write_isic_task3_csv(out_dir / "predictions_isic.csv", ids, proba, classes)
     calibration = runs[0].calibration() if calibrate and len(runs) == 1 else IDENTITY
+    if set(classes) == set(HAM10000_CLASSES):  # scored by its argmax: the run's decision (module doc)
+        divisors = calibration.divisors or (1.0,) * len(classes)
+        write_isic_task3_csv(out_dir / "predictions_isic.csv", ids, proba, classes, divisors=divisors)
     pd.DataFrame(proba, columns=classes).assign(
         image_id=ids,
         label=records["label"].iloc[indices].tolist(),
