@@ -51,6 +51,19 @@ RULE_TEXT: dict[str, str] = {
 #: TDS bands (dermkit.measure.tds.BANDS), as the report explains them.
 TDS_BANDS_TEXT = "below 4.75 benign, 4.75 to 5.45 suspicious, above 5.45 melanoma (Stolz et al. 1994)"
 
+#: Measurement flags (dermkit.measure.lesion) -> (the quality code that already says it, the reader's sentence);
+#: a flag whose quality code was raised is not repeated.
+MEASUREMENT_FLAGS: dict[str, tuple[str | None, str]] = {
+    "empty_mask": ("no_lesion", "Measurements: no lesion was found, so nothing was measured."),
+    "too_small": ("lesion_too_small", "Measurements: the lesion is too small for A, B, C and the TDS."),
+    "touches_border": (
+        "lesion_touches_border",
+        "Measurements: the lesion touches the image's edge; the diameter is a lower bound and A and B are read "
+        "from the visible part.",
+    ),
+    "several_components": (None, "Measurements: the outline has several parts, measured as one lesion."),
+}
+
 #: Longer side (px) of the images embedded in a report: enough for an A4 page, small enough to mail.
 THUMBNAIL_SIDE = 512
 
@@ -212,8 +225,13 @@ def warning_items(r: AnalysisResult) -> list[tuple[str, str]]:
                 f"threshold {number(r.ood.threshold)} ({r.ood.method}); the figures below may not hold for it.",
             )
         )
-    items += [("warning", f"Measurement: {flag.replace('_', ' ')}.") for flag in r.measurements.get("flags", [])]
-    return items
+    raised = {f["code"] for f in r.quality.get("flags", [])}
+    items += [
+        ("warning", MEASUREMENT_FLAGS.get(flag, (None, f"Measurements: {flag.replace('_', ' ')}."))[1])
+        for flag in r.measurements.get("flags", [])
+        if MEASUREMENT_FLAGS.get(flag, (None, ""))[0] not in raised
+    ]
+    return [(severity, message[:1].upper() + message[1:]) for severity, message in items]
 
 
 def ood_text(r: AnalysisResult) -> str:
