@@ -49,7 +49,7 @@ RULE_TEXT: dict[str, str] = {
 }
 
 #: TDS bands (dermkit.measure.tds.BANDS), as the report explains them.
-TDS_BANDS_TEXT = "below 4.75 benign, 4.75 to 5.45 suspicious, above 5.45 melanoma (Stolz et al. 1994)"
+TDS_BANDS_TEXT = "bands: < 4.75 benign, 4.75 to 5.45 suspicious, > 5.45 melanoma (Stolz et al. 1994)"
 
 #: Measurement flags (dermkit.measure.lesion) -> (the quality code that already says it, the reader's sentence);
 #: a flag whose quality code was raised is not repeated.
@@ -367,7 +367,7 @@ def tds_text(tds: Mapping | None) -> str:
         if band is not None
         else f"{esc(tds['band_low'])} to {esc(tds['band_high'])}, depending on D"
     )
-    return f"{tds['low']:.2f} to {tds['high']:.2f}: {band_text} (D, the structures, is not read from the image)"
+    return f"{tds['low']:.2f} to {tds['high']:.2f}: {band_text} (D, the structures, is not read from images)"
 
 
 def abcd_rows(m: Mapping) -> list[tuple[str, str]]:
@@ -377,10 +377,10 @@ def abcd_rows(m: Mapping) -> list[tuple[str, str]]:
     rows = [("Area", f"{m.get('area_px', 0)} px")]
     diameter = f"{m.get('diameter_px', 0.0):.1f} px"
     if m.get("diameter_mm") is not None:
-        diameter += f" = {m['diameter_mm']:.2f} mm"
+        diameter += f" = {m['diameter_mm']:.2f} mm (max. Feret)"
     else:
-        diameter += " (no pixel spacing given: no mm)"
-    rows.append(("Diameter (max. Feret)", diameter))
+        diameter += " (max. Feret; no pixel spacing given, so no mm)"
+    rows.append(("Diameter", diameter))
     rows.append(
         (
             "A asymmetry",
