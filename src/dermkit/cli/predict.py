@@ -93,10 +93,29 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def check_models(seg: Path | None, cls: Path | None, model: Path | None) -> None:
+    """Either --seg and --cls (PyTorch runs) or --model (a package), before any work."""
+    if model is not None and (seg is not None or cls is not None):
+        raise typer.BadParameter("give either --model PACKAGE or --seg RUN --cls RUN, not both", param_hint="--model")
+    if model is None and (seg is None or cls is None):
+        raise typer.BadParameter(
+            "give --seg RUN and --cls RUN (trained runs), or --model PACKAGE (dermkit export)", param_hint="--seg/--cls"
+        )
+
+
+def load_analyzer(seg: Path | None, cls: Path | None, model: Path | None, device: str):
+    """The PyTorch pipeline of two runs, or the ONNX Runtime pipeline of a package (which never imports torch)."""
+    if model is not None:
+        from dermkit.package import PackageAnalyzer
+
+        return PackageAnalyzer(model)
+    from dermkit.pipeline import Analyzer
+
+    return Analyzer(seg, cls, device=device)
+
+
 @app.command("predict")
 def predict(
-    seg: Annotated[Path, typer.Option("--seg", help="Run folder of a segmentation training.")],
-    cls: Annotated[Path, typer.Option("--cls", help="Run folder of a classification training.")],
     out: Annotated[
         Path,
         typer.Option(
@@ -116,7 +135,13 @@ def predict(
     site: Annotated[
         str | None, typer.Option("--site", help="Anatomical site (HAM10000 names), for every image.")
     ] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N].")] = "auto",
+    seg: Annotated[Path | None, typer.Option("--seg", help="Run folder of a segmentation training.")] = None,
+    cls: Annotated[Path | None, typer.Option("--cls", help="Run folder of a classification training.")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="A model package (dermkit export), run on ONNX Runtime: no PyTorch needed."),
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N] (--seg/--cls only).")] = "auto",
     overwrite: OverwriteOption = False,
 ) -> None:
     """Diagnose each image: class probabilities, decision, malignancy call, lesion outline, ABCD, quality flags.
@@ -127,9 +152,10 @@ def predict(
     """
     from dermkit.files import check_no_overwrite, check_output_location, prepare_output_dir, unique_output_names
     from dermkit.imageio import read_image, write_image
-    from dermkit.pipeline import AnalysisResult, Analyzer, make_metadata, result_overlay
+    from dermkit.pipeline import AnalysisResult, make_metadata, result_overlay
     from dermkit.pipeline.report import render_index, render_report
 
+    check_models(seg, cls, model)
     images = list(images or [])
     if not images and csv_file is None:
         raise typer.BadParameter("give image files or folders, or --csv FILE", param_hint="IMAGES")
@@ -143,7 +169,7 @@ def predict(
     check_output_location(out, inputs)
     unique_output_names(files, json_targets)
     check_no_overwrite([*json_targets, *overlays, *reports, out / SUMMARY_FILE, out / INDEX_FILE], overwrite)
-    analyzer = Analyzer(seg, cls, device=device)  # a run of the wrong task: a clear error
+    analyzer = load_analyzer(seg, cls, model, device)  # a run of the wrong task, a changed package: a clear error
     prepare_output_dir(out, inputs)
     rows, failed = [], []
     for job, json_path, overlay, report in tqdm(
