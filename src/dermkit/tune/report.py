@@ -124,6 +124,7 @@ def write_plots(study: optuna.Study, out: Path) -> tuple[list[Path], list[str]]:
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
+        warnings.simplefilter("ignore", UserWarning)  # matplotlib on a flat axis (every trial at one value)
         for name, plot in plots.items():
             try:
                 _save(plot(study), out / name)

@@ -201,8 +201,8 @@ def check_key(key: str, source: str) -> None:
             f"({', '.join(below[:6])}{', ...' if len(below) > 6 else ''})"
         )
     last = key.rsplit(".", 1)[-1]
-    close = [k for k in keys if k.rsplit(".", 1)[-1] == last]
-    close += [k for k in difflib.get_close_matches(key, list(keys), n=3, cutoff=0.6) if k not in close]
+    close = [k for k in keys if k.rsplit(".", 1)[-1] == last]  # the right name in the wrong section
+    close = close or difflib.get_close_matches(key, list(keys), n=3, cutoff=0.6)
     hint = f" Did you mean {' or '.join(close[:3])}?" if close else ""
     raise ConfigError(
         f"{source}: {key} is not a recipe key.{hint} Keys are dotted paths of the recipe schema, "
