@@ -135,3 +135,16 @@ def test_recipes_command_shows_the_offline_variants(run_cli):
     for info in list_recipes():
         if info.name.endswith(OFFLINE_SUFFIX):
             assert info.name in rows and info.description in rows[info.name]
+
+
+def test_a_trained_s5_run_with_its_cnn_path_option_loads_back(synthetic_root, tiny_trainer, tmp_path):
+    """S5's recipes set ``cnn_path`` (an architecture choice, not a file): their runs must load for evaluation."""
+    from dermkit.inference import load_run
+
+    overrides = [
+        "model.name=hybrid_densenet_s5",
+        "model.kwargs={backbone: test_resnet, pretrained: false, cnn_path: pool}",
+        "loss.name=cross_entropy",
+    ]
+    run = load_run(tiny_trainer(synthetic_root, tmp_path / "run", "classification", overrides), device="cpu")
+    assert run.model.cnn_path == "pool" and run.model.model_kwargs["cnn_path"] == "pool"

@@ -121,11 +121,15 @@ def load_run(
 #: Model options that name other files or sources to load: a checkpoint handed to a user must not be
 #: able to point loading at them (weights come from the checkpoint itself).
 _SOURCE_WORDS = ("path", "file", "url", "hub", "cache", "pretrained_cfg")
+#: Options whose names hold such a word but only choose an architecture (S5's ``cnn_path``: pool or flatten).
+_ARCHITECTURE_OPTIONS = frozenset({"cnn_path"})
 
 
 def _rebuild(name: str, kwargs: dict, run_dir: Path) -> nn.Module:
     """The checkpoint's model with random weights, never fetching or reading pretrained ones."""
-    sources = sorted(k for k in kwargs if any(word in k.lower() for word in _SOURCE_WORDS))
+    sources = sorted(
+        k for k in kwargs if k not in _ARCHITECTURE_OPTIONS and any(word in k.lower() for word in _SOURCE_WORDS)
+    )
     if sources:
         raise CheckpointError(
             f"{run_dir}: the checkpoint's model options {sources} would make loading read other files or "
