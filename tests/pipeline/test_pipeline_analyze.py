@@ -49,6 +49,11 @@ def test_analyze_validates_round_trips_and_leaves_the_image_alone(analyzer, imag
     assert result.models.cls.training_data.images and "val_bma" in result.models.cls.validated_metrics
     assert "test_dice" in result.models.seg.validated_metrics and result.models.cls.version
     assert "Not a diagnosis" in result.intended_use
+    assert result.ood is not None and result.ood.flag == (result.ood.score > result.ood.threshold)
+    point = load_run(cls_run, device="cpu").calibration().malignant
+    if point is not None:  # fitted on validation: the result reports its threshold and figures
+        assert result.malignant.threshold == pytest.approx(point.threshold)
+        assert result.malignant.validation.malignant_images == point.positives
 
 
 def test_malignant_probability_sums_the_malignant_classes_present():

@@ -14,6 +14,8 @@ from dermkit.data.records import Metadata
 from dermkit.inference.focus import Box, run_focus
 from dermkit.inference.runs import LoadedRun
 from dermkit.models.contract import classify
+from dermkit.models.features import classification_layer
+from dermkit.models.outputs import ClassificationOutput
 from dermkit.models.tta import tta_class_logits
 from dermkit.preprocess.pipeline import preprocess, restore_mask
 
@@ -30,6 +32,8 @@ class Diagnosis:
         decision: the rule that picked it ("prior", "thresholds" or "argmax").
         attention: (H, W) in [0, 1] at the image's size for models with an attention map, else None.
         focus_box: (y0, y1, x0, x1) the classifier looked at (segment-then-classify runs), else the whole image.
+        features: (D,) the input of the classification layer on the untransformed view (what the
+            run's out-of-distribution detector scores), or None for a model without such a layer.
     """
 
     classes: list[str]
@@ -39,6 +43,22 @@ class Diagnosis:
     decision: str
     attention: np.ndarray | None
     focus_box: Box
+    features: np.ndarray | None = None
+
+
+def forward_with_features(model, x, m) -> tuple[ClassificationOutput, np.ndarray | None]:
+    """One forward pass: the model's output and the input of its classification layer (features)."""
+    try:
+        layer = classification_layer(model)
+    except TypeError:  # a classifier without a plain classification layer: no features, no OOD score
+        return classify(model, x, m), None
+    captured: list[torch.Tensor] = []
+    handle = layer.register_forward_pre_hook(lambda _module, args: captured.append(args[0]))
+    try:
+        out = classify(model, x, m)
+    finally:
+        handle.remove()
+    return out, captured[0].reshape(captured[0].shape[0], -1)[0].float().cpu().numpy()
 
 
 @torch.no_grad()
@@ -65,7 +85,7 @@ def diagnose(
     proba = cal.proba(logits, m.cpu().numpy())[0]
     pred = int(cal.decide(proba[None])[0])
     attention = None
-    out = classify(run.model, x, m)
+    out, features = forward_with_features(run.model, x, m)
     if out.attention is not None:
         att = out.attention[0, 0].float().cpu().numpy()
         att = cv2.resize(att, (pre.image.shape[1], pre.image.shape[0]), interpolation=cv2.INTER_LINEAR)
@@ -81,4 +101,5 @@ def diagnose(
         cal.decision if calibrated else "argmax",
         attention,
         box,
+        features,
     )

@@ -11,7 +11,7 @@ Everything here but :class:`Analyzer` imports without torch; ``Analyzer`` is imp
 
 from typing import TYPE_CHECKING, Any
 
-from dermkit.pipeline.assemble import MIN_ANALYSABLE_SIDE_PX, Classification, ImageTooSmall, OperatingPoint
+from dermkit.pipeline.assemble import MIN_ANALYSABLE_SIDE_PX, Classification, ImageTooSmall
 from dermkit.pipeline.inputs import ImageRequest, make_metadata, parse_age, parse_sex, parse_site, read_image_csv
 from dermkit.pipeline.overlay import draw_overlay, result_overlay
 from dermkit.pipeline.result import AnalysisResult, decode_rle, encode_rle, published_schema, schema_text
@@ -26,7 +26,6 @@ __all__ = [
     "Classification",
     "ImageRequest",
     "ImageTooSmall",
-    "OperatingPoint",
     "decode_rle",
     "draw_overlay",
     "encode_rle",

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from dermkit.data.records import Metadata
 from dermkit.inference import LoadedRun, diagnose, load_run, predict_mask
-from dermkit.pipeline.assemble import Classification, build_result, check_rgb_image, read_only
+from dermkit.ood import load_ood
+from dermkit.pipeline.assemble import Classification, build_result, check_rgb_image, ood_call, read_only
 from dermkit.pipeline.card import run_model_info
 from dermkit.pipeline.result import AnalysisResult, ModelInfo, Models
 
@@ -37,6 +38,7 @@ class Analyzer:
         self.seg = load_run(seg_run_dir, task="segmentation", device=device)
         self.cls = load_run(cls_run_dir, task="classification", device=device)
         self.models = Models(seg=model_info(self.seg), cls=model_info(self.cls), backend="torch")
+        self.ood = load_ood(self.cls.run_dir)  # None for a run trained before detectors were fitted
 
     def classify(self, image, meta: Metadata | None) -> Classification:
         """The classification run's diagnosis of a read-only image, with its heat map."""
@@ -50,6 +52,7 @@ class Analyzer:
             rule=d.decision,
             heatmap=d.attention,
             heatmap_method=method,
+            ood=ood_call(self.ood, d.features),
         )
 
     def analyze(self, image, meta: Metadata | None = None, image_id: str = "image") -> AnalysisResult:
@@ -62,4 +65,5 @@ class Analyzer:
         check_rgb_image(image, image_id)
         view = read_only(image)
         mask = predict_mask(self.seg, view)
-        return build_result(view, image_id, meta, mask, self.classify(view, meta), self.models)
+        point = self.cls.calibration().malignant
+        return build_result(view, image_id, meta, mask, self.classify(view, meta), self.models, point)

@@ -15,6 +15,7 @@ import numpy as np
 from dermkit.data.records import Metadata
 from dermkit.errors import DataError
 from dermkit.measure import measure_lesion
+from dermkit.ood import OODDetector, OperatingPoint
 from dermkit.pipeline.result import (
     DEFAULT_MALIGNANT_THRESHOLD,
     DEFAULT_OPERATING_POINT,
@@ -43,15 +44,6 @@ MIN_ANALYSABLE_SIDE_PX = 8
 
 class ImageTooSmall(DataError):
     """An image too small to segment or measure (e.g. 1 x 1 px)."""
-
-
-@dataclass(frozen=True)
-class OperatingPoint:
-    """The malignant flag's threshold and, when fitted on validation, what it achieved there."""
-
-    threshold: float = DEFAULT_MALIGNANT_THRESHOLD
-    description: str = DEFAULT_OPERATING_POINT
-    validation: OperatingPointInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -97,19 +89,47 @@ def read_only(image: np.ndarray) -> np.ndarray:
     return view
 
 
-def malignant_call(classes: list[str], proba: np.ndarray, point: OperatingPoint = OperatingPoint()) -> Malignant | None:
-    """p(mel) + p(bcc) + p(akiec) over the classes present, flagged at the operating point; None without any."""
+def operating_point_info(point: OperatingPoint) -> OperatingPointInfo:
+    """The validation figures of a fitted operating point, as the result reports them."""
+    return OperatingPointInfo(
+        rule=point.describe().split(":")[0],
+        sensitivity=point.sensitivity,
+        specificity=point.specificity,
+        sensitivity_ci=point.sensitivity_ci95,
+        specificity_ci=point.specificity_ci95,
+        malignant_images=point.positives,
+        benign_images=point.negatives,
+    )
+
+
+def malignant_call(classes: list[str], proba: np.ndarray, point: OperatingPoint | None = None) -> Malignant | None:
+    """p(mel) + p(bcc) + p(akiec) over the classes present, flagged at the run's validation-fitted
+    operating point (the documented default 0.5 when it has none); None without any malignant class."""
     present = [c for c in MALIGNANT_CLASSES if c in classes]
     if not present:
         return None
     p = float(min(1.0, sum(float(proba[classes.index(c)]) for c in present)))
+    threshold = DEFAULT_MALIGNANT_THRESHOLD if point is None else float(point.threshold)
     return Malignant(
         probability=p,
-        flag=p >= point.threshold,
-        threshold=point.threshold,
-        operating_point=point.description,
-        validation=point.validation,
+        flag=p >= threshold,
+        threshold=min(1.0, max(0.0, threshold)),
+        operating_point=DEFAULT_OPERATING_POINT if point is None else point.describe(),
+        validation=None if point is None else operating_point_info(point),
         classes=present,
+    )
+
+
+def ood_call(detector: OODDetector | None, features: np.ndarray | None) -> OutOfDistribution | None:
+    """The image's Mahalanobis score on the run's detector (None without a detector or features)."""
+    if detector is None or features is None or features.shape[-1] != detector.feature_dim:
+        return None
+    score = float(detector.score(np.asarray(features, np.float64).reshape(1, -1))[0])
+    return OutOfDistribution(
+        method=f"mahalanobis on the classifier's features (threshold: {detector.quantile:g} quantile of validation)",
+        score=score,
+        threshold=float(detector.threshold),
+        flag=bool(detector.flag(np.array([score]))[0]),
     )
 
 
@@ -131,7 +151,7 @@ def build_result(
     mask: np.ndarray,
     cls: Classification,
     models: Models,
-    point: OperatingPoint = OperatingPoint(),
+    point: OperatingPoint | None = None,
 ) -> AnalysisResult:
     """Assemble the typed result from the steps' outputs (measurements and quality computed here)."""
     h, w = image.shape[:2]
