@@ -61,11 +61,21 @@ def load_ood(run_dir: Path) -> OODDetector | None:
     for path in (npz_path, json_path):
         if not path.is_file():
             raise DermkitError(f"{path}: missing (the OOD detector needs both {OOD_ARRAYS} and {OOD_JSON}); {_REFIT}")
-    info = _read_json(json_path)
     try:
-        data = npz_path.read_bytes()
+        data, text = npz_path.read_bytes(), json_path.read_bytes()
     except OSError as exc:
         raise DermkitError(f"{npz_path}: cannot read the OOD detector ({exc}); {_REFIT}") from None
+    return ood_from_bytes(data, text, npz_path, json_path)
+
+
+def ood_from_bytes(data: bytes, text: bytes, npz_path: Path, json_path: Path) -> OODDetector:
+    """The detector from the two files' contents (a run folder's, or a model package's members);
+    the paths name them in messages.
+
+    Raises:
+        DermkitError: unreadable, tampered with (checksum) or inconsistent.
+    """
+    info = _parse_json(json_path, text)
     if hashlib.sha256(data).hexdigest() != info.get("npz_sha256"):
         raise DermkitError(
             f"{npz_path}: its checksum differs from the one in {json_path} (changed or partly written); {_REFIT}"
@@ -77,10 +87,10 @@ def load_ood(run_dir: Path) -> OODDetector | None:
         raise DermkitError(f"{json_path}: not a valid OOD detector ({exc}); {_REFIT}") from None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _parse_json(path: Path, text: bytes) -> dict[str, Any]:
     try:
-        info = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        info = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DermkitError(f"{path}: cannot read the OOD detector's numbers ({exc}); {_REFIT}") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         got = info.get("format") if isinstance(info, dict) else type(info).__name__
