@@ -182,3 +182,22 @@ def test_importance_with_one_parameter_is_a_message_not_a_crash(url, tmp_path, b
     files, notes = write_plots(study, tmp_path)
     assert "importance.png" not in [f.name for f in files]
     assert "(the study has 3 completed, 1 parameter(s))" in notes[0]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_trial_whose_process_died_is_failed_and_queued_again_by_the_heartbeat(url, base, monkeypatch):
+    import time
+
+    import dermkit.tune.study as study_module
+
+    monkeypatch.setattr(study_module, "HEARTBEAT_SECONDS", 1)
+    monkeypatch.setattr(study_module, "GRACE_SECONDS", 1)
+    study = _open(url, base)
+    dead = study.ask()  # a trial taken by a process that then died: no more heartbeats
+    dead.suggest_float("optim.lr", 1e-4, 1e-1, log=True)
+    study._storage.record_heartbeat(dead._trial_id)
+    time.sleep(2.5)
+    optuna.storages.fail_stale_trials(study)  # what every process does before it starts a trial
+    states = [t.state for t in study.get_trials()]
+    assert states == [TrialState.FAIL, TrialState.WAITING]
+    assert study.trials[1].params == study.trials[0].params and study.trials[1].system_attrs["failed_trial"] == 0

@@ -22,7 +22,7 @@ from optuna.trial import TrialState  # noqa: E402
 
 from dermkit.tune.recipe import best_recipe_text  # noqa: E402
 from dermkit.tune.space import SearchSpace, encode_choice  # noqa: E402
-from dermkit.tune.study import ATTR_FAILED, ATTR_RETRY_OF, ATTR_RUN_DIR, trial_outcome  # noqa: E402
+from dermkit.tune.study import ATTR_FAILED, ATTR_RUN_DIR, retried_from, trial_outcome  # noqa: E402
 
 SUMMARY_FILE = "summary.csv"
 BEST_FILE = "best_recipe.yaml"
@@ -43,7 +43,7 @@ def summary_frame(study: optuna.Study, space: SearchSpace, monitor: str) -> pd.D
             "seconds": round(seconds, 1) if seconds is not None else None,
         }
         row.update({key: t.params.get(key) for key in space.params})
-        row["retry_of"] = t.user_attrs.get(ATTR_RETRY_OF)
+        row["retry_of"] = retried_from(t)
         row["note"] = t.user_attrs.get(ATTR_FAILED, "")
         row["run_dir"] = t.user_attrs.get(ATTR_RUN_DIR, "")
         rows.append(row)

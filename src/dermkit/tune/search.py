@@ -31,12 +31,12 @@ from dermkit.tune.report import BEST_FILE, SUMMARY_FILE, summary_frame, write_be
 from dermkit.tune.space import load_space
 from dermkit.tune.study import (
     ATTR_FAILED,
-    ATTR_RETRY_OF,
     FINISHED,
     default_storage,
     finished,
     open_study,
     queue_interrupted,
+    retried_from,
     shown_url,
     trial_outcome,
 )
@@ -129,7 +129,7 @@ def _echo_trial(echo: Callable[[str], None], monitor: str):
             what = f"after epoch {last}"
         else:
             what = trial.user_attrs.get(ATTR_FAILED, "")
-        again = f" (again: trial {trial.user_attrs[ATTR_RETRY_OF]})" if ATTR_RETRY_OF in trial.user_attrs else ""
+        again = f" (again: trial {retried_from(trial)})" if retried_from(trial) is not None else ""
         echo(f"trial {trial.number}{again}: {state} {what} [{params}] ({finished(study)} finished)")
 
     return callback

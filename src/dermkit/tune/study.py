@@ -217,6 +217,12 @@ def queue_interrupted(study: optuna.Study) -> list[int]:
     return [t.number for t in todo]
 
 
+def retried_from(trial: FrozenTrial) -> int | None:
+    """The number of the interrupted (or dead) trial whose values ``trial`` trains again, else None."""
+    number = trial.user_attrs.get(ATTR_RETRY_OF, trial.system_attrs.get("failed_trial"))  # ours, or Optuna's
+    return None if number is None else int(number)
+
+
 def trial_outcome(trial: FrozenTrial) -> str:
     """One word for a trial's state, as the summary shows it."""
     if trial.state == TrialState.FAIL and trial.user_attrs.get(ATTR_INTERRUPTED):
