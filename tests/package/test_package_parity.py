@@ -47,6 +47,9 @@ def test_onnx_runtime_matches_pytorch(request, seg_run, synthetic_root, package_
         assert b.models.backend == "onnxruntime" and a.models.cls.checksum == b.models.cls.checksum
         assert AnalysisResult.model_validate_json(b.to_json()) == b
         assert b.heatmap is not None and b.heatmap.target_class == b.decision.class_
+        assert a.ood is not None and b.ood is not None and a.ood.threshold == b.ood.threshold
+        assert b.ood.score == pytest.approx(a.ood.score, rel=1e-4, abs=1e-4)
+        assert (a.malignant.threshold, a.malignant.validation) == (b.malignant.threshold, b.malignant.validation)
 
 
 def test_heat_maps_on_onnx_runtime(package, attention_package, synthetic_root):
@@ -62,7 +65,8 @@ def test_heat_maps_on_onnx_runtime(package, attention_package, synthetic_root):
 
 def test_the_manifest_carries_what_the_runtime_needs(package, cls_run):
     manifest, members = read_package(package)
-    assert set(members) == {"segmenter.onnx", "classifier.onnx", "MODEL_CARD.md"}
+    assert set(members) == {"segmenter.onnx", "classifier.onnx", "MODEL_CARD.md", "ood.npz", "ood.json"}
+    assert manifest.classifier.ood == "ood.npz" and "features" in manifest.classifier.output_names
     spec = manifest.classifier
     assert spec.classes and spec.calibration["classes"] == spec.classes and not spec.attention
     assert spec.exporter in ("dynamo", "torchscript") and spec.info.run == str(cls_run)

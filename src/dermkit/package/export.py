@@ -26,6 +26,8 @@ from dermkit.errors import ConfigError
 from dermkit.inference import LoadedRun, load_run
 from dermkit.models.contract import classify
 from dermkit.models.export import ExportWrapper
+from dermkit.models.features import classification_layer
+from dermkit.ood import OOD_ARRAYS, OOD_JSON, load_ood
 from dermkit.package.card import model_card, model_card_text
 from dermkit.package.format import (
     MODEL_CARD,
@@ -113,10 +115,39 @@ def _check_graph(data: bytes, wrapper: ExportWrapper, example: tuple[torch.Tenso
         )
 
 
+class ClassifierGraph(ExportWrapper):
+    """A classifier's graph for the package: ``class_logits``, ``attention`` and ``features`` (the
+    classification layer's input, which the out-of-distribution detector scores) from one pass."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__(model)
+        self.layer = classification_layer(model)
+        self.output_names = (*self.output_names, "features")
+
+    def forward(self, image: torch.Tensor, meta: torch.Tensor | None = None):
+        captured: list[torch.Tensor] = []
+        handle = self.layer.register_forward_pre_hook(lambda _module, args: captured.append(args[0]))
+        try:
+            logits, attention = super().forward(image, meta)
+        finally:
+            handle.remove()
+        return logits, attention, captured[0].reshape(captured[0].shape[0], -1)
+
+
+def graph_wrapper(model: torch.nn.Module) -> ExportWrapper:
+    """The export wrapper of a segmenter, or of a classifier with its features when it has a classification layer."""
+    if ExportWrapper(model).task == "segmentation":
+        return ExportWrapper(model)
+    try:
+        return ClassifierGraph(model)
+    except TypeError:  # no plain classification layer: no features, so no OOD score in the package
+        return ExportWrapper(model)
+
+
 def export_graph(run: LoadedRun, what: str) -> tuple[bytes, str, ExportWrapper]:
     """One run's model as a checked ONNX graph: (bytes, exporter, the wrapper that defines its inputs)."""
     model = run.model.to("cpu").float().eval()
-    wrapper = ExportWrapper(model).eval()
+    wrapper = graph_wrapper(model).eval()
     h, w = input_size(run)
     example = tuple(t.to("cpu") for t in wrapper.example_inputs(h, w, batch=2))
     data, exporter = _to_onnx_bytes(wrapper, example)
@@ -158,6 +189,12 @@ def has_attention(run: LoadedRun) -> bool:
 def classifier_spec(run: LoadedRun, focus: FocusSpec | None, members: dict[str, bytes]) -> ClassifierSpec:
     data, exporter, wrapper = export_graph(run, "classifier")
     members["classifier.onnx"] = data
+    ood = None
+    if "features" in wrapper.output_names and (run.run_dir / OOD_ARRAYS).exists():
+        load_ood(run.run_dir)  # refuse a damaged detector here, not on a clinic's laptop
+        members[OOD_ARRAYS] = (run.run_dir / OOD_ARRAYS).read_bytes()
+        members[OOD_JSON] = (run.run_dir / OOD_JSON).read_bytes()
+        ood = OOD_ARRAYS
     return ClassifierSpec(
         **_common(run, "classifier.onnx", exporter, wrapper),
         classes=list(run.classes),
@@ -166,6 +203,7 @@ def classifier_spec(run: LoadedRun, focus: FocusSpec | None, members: dict[str, 
         calibration=run.calibration().to_json(),
         focus=focus,
         attention=has_attention(run),
+        ood=ood,
     )
 
 

@@ -24,8 +24,10 @@ import numpy as np
 from dermkit.calibration import Calibration
 from dermkit.data.metadata import AGE_SCALE, METADATA_DIM, encode_metadata
 from dermkit.data.records import SEXES, SITES, Metadata
+from dermkit.ood import OOD_ARRAYS, OOD_JSON
+from dermkit.ood.storage import ood_from_bytes
 from dermkit.package.format import ClassifierSpec, GraphSpec, Manifest, PackageError, SegmenterSpec, read_package
-from dermkit.pipeline.assemble import Classification, build_result, check_rgb_image, read_only
+from dermkit.pipeline.assemble import Classification, build_result, check_rgb_image, ood_call, read_only
 from dermkit.pipeline.result import AnalysisResult, Models
 from dermkit.preprocess.focus import Box, focus_region
 from dermkit.preprocess.mask_cleanup import clean_mask
@@ -93,12 +95,14 @@ class Classifier(Graph):
             named["meta"] = np.repeat(m, len(x), axis=0)
         return named
 
-    def logits(self, x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(1, C) logits averaged over the TTA views, and the identity view's attention map."""
+    def logits(self, x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(1, C) logits averaged over the TTA views, and the identity view's attention map and
+        features (None for a graph without them)."""
         views = tta_views(*x.shape[-2:], enabled=self.spec.tta)
         batch = np.concatenate([apply_view_np(x, v) for v in views])
-        logits, attention = self.run(**self.inputs(batch, m))[:2]
-        return logits.mean(0, keepdims=True), attention[:1]
+        outputs = self.run(**self.inputs(batch, m))
+        features = outputs[2][0] if len(outputs) > 2 else None
+        return outputs[0].mean(0, keepdims=True), outputs[1][:1], features
 
     def occlusion(self, x: np.ndarray, m: np.ndarray, cal: Calibration, target: int) -> np.ndarray:
         """(h, w) drop of the target's calibrated probability when each of grid x grid patches is hidden
@@ -154,6 +158,10 @@ class PackageAnalyzer:
             else:
                 self.focus_segmenter = Segmenter(m.focus_segmenter, _session(members[m.focus_segmenter.graph], threads))
         self.calibration = Calibration.from_json(m.classifier.calibration, f"{self.path}:calibration")
+        self.ood = None
+        if m.classifier.ood is not None:
+            npz, info = Path(f"{self.path}:{OOD_ARRAYS}"), Path(f"{self.path}:{OOD_JSON}")
+            self.ood = ood_from_bytes(members[OOD_ARRAYS], members[OOD_JSON], npz, info)
         self.heatmap = heatmap
         self.models = Models(seg=m.segmenter.info, cls=m.classifier.info, backend="onnxruntime")
 
@@ -170,7 +178,7 @@ class PackageAnalyzer:
         focused, box = self.focused(image)
         pre, x = self.classifier.model_input(focused)
         m = encode_metadata(meta or Metadata(image_id="image", lesion_id="image"))[None]
-        logits, attention = self.classifier.logits(x, m)
+        logits, attention, features = self.classifier.logits(x, m)
         cal = self.calibration if meta is not None else self.calibration.without_metadata()
         proba = cal.proba(logits, m)[0]
         pred = int(cal.decide(proba[None])[0])
@@ -194,6 +202,7 @@ class PackageAnalyzer:
             rule=cal.decision,
             heatmap=heat,
             heatmap_method=method,
+            ood=ood_call(self.ood, features),
         )
 
     def analyze(self, image: np.ndarray, meta: Metadata | None = None, image_id: str = "image") -> AnalysisResult:
@@ -201,4 +210,5 @@ class PackageAnalyzer:
         check_rgb_image(image, image_id)
         view = read_only(image)
         mask = self.segmenter.mask(view)
-        return build_result(view, image_id, meta, mask, self.classify(view, meta), self.models)
+        cls = self.classify(view, meta)
+        return build_result(view, image_id, meta, mask, cls, self.models, self.calibration.malignant)
