@@ -64,10 +64,11 @@ def tune(
 ) -> None:
     """Search a recipe's hyper-parameters with Optuna; writes best_recipe.yaml, summary.csv and plots.
 
-    Each trial trains an ordinary run folder (OUT/trials/trial_NNNN) and reports its validation
-    metric every epoch, so the pruner can stop poor trials early. Re-running the same command
-    resumes the study; several processes given the same --storage share it. Ctrl-C marks the
-    running trial failed (exit code 130); the next run trains its parameters again first.
+    Each trial trains a run folder (OUT/trials/trial_NNNN), reporting its validation metric each epoch for pruning.
+
+    Re-running the same command resumes the study; processes given the same --storage and --study share it.
+
+    Ctrl-C marks the running trial failed (exit code 130); the next run trains its values again first.
     """
     import optuna
 
@@ -126,6 +127,11 @@ def _print_result(result) -> None:
         console.print(message, markup=False, highlight=False, soft_wrap=True)
     if result.best is not None:
         console.print(f"best: trial {result.best.number}, {result.monitor} = {result.best.value:.4g}", highlight=False)
-    console.print(f"study: {result.study_name} in {result.storage}", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"study: {result.study_name} in {result.storage} ({result.ran} trials run by this process)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     for path in result.files:
         console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)

@@ -7,6 +7,8 @@ study's picture, not only its own trials. Plots use Optuna's matplotlib backend 
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,19 @@ from dermkit.tune.study import ATTR_FAILED, ATTR_RUN_DIR, retried_from, trial_ou
 
 SUMMARY_FILE = "summary.csv"
 BEST_FILE = "best_recipe.yaml"
+
+
+def _temporary_name(path: Path) -> Path:
+    """A sibling name of ``path`` no other process of the study uses at the same time."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file: processes of a shared study writing the same
+    output at once leave one whole file, never a mix."""
+    tmp = _temporary_name(Path(path))
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def summary_frame(study: optuna.Study, space: SearchSpace, monitor: str) -> pd.DataFrame:
@@ -73,7 +88,7 @@ def write_best_recipe(
         f"Its run folder: {best.user_attrs.get(ATTR_RUN_DIR, '?')}",
         f"Train it with: dermkit train {'seg' if tree.get('task') == 'segmentation' else 'cls'} --config {path}",
     ]
-    Path(path).write_text(best_recipe_text(tree, params, header))
+    write_text_atomic(Path(path), best_recipe_text(tree, params, header))
     return best
 
 
@@ -91,8 +106,13 @@ def _decoded(space: SearchSpace, key: str, stored: Any) -> Any:
 
 def _save(ax, path: Path) -> None:
     fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure  # one Axes, or an array of them
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    tmp = _temporary_name(path)
+    try:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
 
 
 def write_plots(study: optuna.Study, out: Path) -> tuple[list[Path], list[str]]:

@@ -27,7 +27,14 @@ from dermkit.errors import ConfigError, DermkitError
 from dermkit.files import check_output_dir, claim_output_dir, write_json
 from dermkit.tune.objective import Objective
 from dermkit.tune.recipe import base_tree, check_space
-from dermkit.tune.report import BEST_FILE, SUMMARY_FILE, summary_frame, write_best_recipe, write_plots
+from dermkit.tune.report import (
+    BEST_FILE,
+    SUMMARY_FILE,
+    summary_frame,
+    write_best_recipe,
+    write_plots,
+    write_text_atomic,
+)
 from dermkit.tune.space import load_space
 from dermkit.tune.study import (
     ATTR_FAILED,
@@ -179,11 +186,11 @@ def tune(settings: TuneSettings, echo: Callable[[str], None] = lambda _: None) -
         settings.startup_trials,
         settings.warmup_epochs,
     )
+    before = {t.number for t in study.get_trials(deepcopy=False)}
     requeued = queue_interrupted(study)
     if requeued:
         echo(f"interrupted trials {', '.join(map(str, requeued))}: their parameters run again first")
     objective = Objective(tree, space, out.absolute(), base.monitor, {"study": name, "storage": shown_url(url)})
-    before = {t.number for t in study.get_trials(deepcopy=False)}
     missing = settings.trials - finished(study)
     messages = []
     try:
@@ -204,17 +211,18 @@ def tune(settings: TuneSettings, echo: Callable[[str], None] = lambda _: None) -
 
 def _write_outputs(study, tree, space, out, monitor, direction, url, ran, requeued, messages) -> TuneResult:
     summary = summary_frame(study, space, monitor)
-    summary.to_csv(out / SUMMARY_FILE, index=False)
+    write_text_atomic(out / SUMMARY_FILE, summary.to_csv(index=False))
     files = [out / SUMMARY_FILE]
     try:
         best = write_best_recipe(study, tree, space, monitor, out / BEST_FILE)
     except DermkitError as exc:  # the best trial's values no longer make a valid recipe
         best = None
         messages.append(f"{BEST_FILE} not written: {exc}")
+    else:
+        if best is None:
+            messages.append(f"no trial has completed yet: no {BEST_FILE}")
     if best is not None:
         files.append(out / BEST_FILE)
-    else:
-        messages.append(f"no trial has completed yet: no {BEST_FILE}")
     plots, notes = write_plots(study, out)
     return TuneResult(
         study_name=study.study_name,
