@@ -15,12 +15,13 @@ import pytest
 from PIL import Image
 
 from dermkit.data.readers import load_table
-from dermkit.pipeline.assemble import Classification, OperatingPoint, build_result
+from dermkit.ood import OperatingPoint
+from dermkit.pipeline.assemble import Classification, build_result
 from dermkit.pipeline.report import CLASS_NAMES, render_index, render_report, report_images, thumbnail_size
 from dermkit.pipeline.result import (
+    DEFAULT_OPERATING_POINT,
     ModelInfo,
     Models,
-    OperatingPointInfo,
     OutOfDistribution,
     PatientInfo,
     TrainingData,
@@ -99,16 +100,13 @@ MODELS = Models(
 )
 VALIDATED = OperatingPoint(
     threshold=0.3,
-    description="sensitivity >= 0.90 on validation",
-    validation=OperatingPointInfo(
-        rule="sensitivity >= 0.90 on validation",
-        sensitivity=0.91,
-        specificity=0.62,
-        sensitivity_ci=(0.85, 0.95),
-        specificity_ci=(0.58, 0.66),
-        malignant_images=150,
-        benign_images=850,
-    ),
+    rule="sensitivity_target",
+    target_sensitivity=0.9,
+    classes=("mel", "bcc", "akiec"),
+    true_positives=137,
+    positives=150,
+    true_negatives=527,
+    negatives=850,
 )
 
 
@@ -160,8 +158,8 @@ def test_the_report_has_every_section_and_figure(full):
     assert sorted(widths) == sorted(f"width:{100 * p:.1f}%" for p in result.probabilities.values())
     # the malignant call, its threshold, operating point and validation figures
     assert "Malignant (mel + bcc + akiec): 53.0%, at or above the threshold of 30.0%" in text
-    assert "sensitivity 0.91 (95% CI 0.85 to 0.95) over 150 malignant images" in text
-    assert "specificity 0.62 (95% CI 0.58 to 0.66) over 850 benign images" in text
+    assert "sensitivity 0.91 (95% CI 0.86 to 0.95) over 150 malignant images" in text
+    assert "specificity 0.62 (95% CI 0.59 to 0.65) over 850 benign images" in text
     # ABCD and TDS as measured
     m = result.measurements
     assert f"A asymmetry {m['asymmetry']['score']} of 2" in text
@@ -238,7 +236,11 @@ def test_without_heatmap_or_malignant_classes_the_report_says_why(plain):
 def test_a_default_threshold_is_reported_as_not_validated(full):
     image, result = full
     unvalidated = result.model_copy(
-        update={"malignant": result.malignant.model_copy(update={"validation": None, "threshold": 0.5})}
+        update={
+            "malignant": result.malignant.model_copy(
+                update={"validation": None, "threshold": 0.5, "operating_point": DEFAULT_OPERATING_POINT}
+            )
+        }
     )
     text = Page(render_report(image, unvalidated, WHEN)).plain
     assert "The threshold is not validated" in text and "sensitivity 0.91" not in text

@@ -7,28 +7,17 @@ cannot be read or analysed is listed with its reason and the others go on; exit 
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from tqdm.auto import tqdm
 
 from dermkit.cli._app import EXIT_PROBLEMS, app, console
 from dermkit.cli._common import OverwriteOption, collect_images
 from dermkit.errors import DataError
 
 if TYPE_CHECKING:
-    from dermkit.pipeline import AnalysisResult, ImageRequest
-
-SUMMARY_FILE = "summary.csv"
-SUMMARY_COLUMNS = ("id", "decision", "confidence", "malignant_probability", "flags", "error")
-JSON_NAME = "{id}.json"
-OVERLAY_NAME = "{id}_overlay.png"
-REPORT_NAME = "{id}.html"
-INDEX_FILE = "index.html"
+    from dermkit.pipeline import ImageRequest
 
 
 def check_cli_metadata(age: str | None, sex: str | None, site: str | None) -> None:
@@ -52,45 +41,6 @@ def collect_jobs(
     if images or csv_file is None:
         jobs += [ImageRequest(path, age, sex, site) for path in collect_images(images)]
     return jobs
-
-
-def summary_row(job: ImageRequest, result: AnalysisResult | None, error: str = "") -> dict[str, object]:
-    """One line of summary.csv (empty fields where the image failed)."""
-    if result is None:
-        return {
-            "id": job.id,
-            "decision": "",
-            "confidence": "",
-            "malignant_probability": "",
-            "flags": "",
-            "error": error,
-        }
-    flags = [f["code"] for f in result.quality["flags"]] + list(result.measurements.get("flags", []))
-    return {
-        "id": job.id,
-        "decision": result.decision.class_,
-        "confidence": f"{result.decision.confidence:.4f}",
-        "malignant_probability": "" if result.malignant is None else f"{result.malignant.probability:.4f}",
-        "flags": ";".join(flags),
-        "error": "",
-    }
-
-
-def write_summary(path: Path, rows: list[dict[str, object]]) -> None:
-    """Write summary.csv atomically (temporary file, then rename)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buffer.getvalue())
-    os.replace(tmp, path)
-
-
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def check_models(seg: Path | None, cls: Path | None, model: Path | None) -> None:
@@ -151,9 +101,7 @@ def predict(
     Unreadable or unanalysable images are listed with their reason (exit code 1); the rest are written.
     """
     from dermkit.files import check_no_overwrite, check_output_location, prepare_output_dir, unique_output_names
-    from dermkit.imageio import read_image, write_image
-    from dermkit.pipeline import AnalysisResult, make_metadata, result_overlay
-    from dermkit.pipeline.report import render_index, render_report
+    from dermkit.pipeline.batch import JSON_NAME, SUMMARY_FILE, analyze_batch, output_files
 
     check_models(seg, cls, model)
     images = list(images or [])
@@ -162,40 +110,17 @@ def predict(
     check_cli_metadata(age, sex, site)
     jobs = collect_jobs(images, csv_file, age, sex, site)
     files = [job.path for job in jobs]
-    json_targets = [out / JSON_NAME.format(id=job.id) for job in jobs]
-    overlays = [out / OVERLAY_NAME.format(id=job.id) for job in jobs]
-    reports = [out / REPORT_NAME.format(id=job.id) for job in jobs]
     inputs = [*images, *files, *([csv_file] if csv_file is not None else [])]
     check_output_location(out, inputs)
-    unique_output_names(files, json_targets)
-    check_no_overwrite([*json_targets, *overlays, *reports, out / SUMMARY_FILE, out / INDEX_FILE], overwrite)
+    unique_output_names(files, [out / JSON_NAME.format(id=job.id) for job in jobs])
+    check_no_overwrite(output_files(out, jobs), overwrite)
     analyzer = load_analyzer(seg, cls, model, device)  # a run of the wrong task, a changed package: a clear error
     prepare_output_dir(out, inputs)
-    rows, failed = [], []
-    for job, json_path, overlay, report in tqdm(
-        list(zip(jobs, json_targets, overlays, reports, strict=True)), desc="analysing", unit="img"
-    ):
-        try:
-            meta = make_metadata(job.id, job.age, job.sex, job.site)
-            image = read_image(job.path)
-            result = analyzer.analyze(image, meta, image_id=job.id)
-            text = result.to_json()
-            AnalysisResult.model_validate_json(text)  # what is written must read back as the schema says
-        except DataError as exc:
-            message = str(exc) if str(exc).startswith(str(job.path)) else f"{job.path}: {exc}"
-            failed.append(message)
-            rows.append(summary_row(job, None, message))
-            continue
-        write_text(json_path, text + "\n")
-        write_image(overlay, result_overlay(image, result))
-        write_text(report, render_report(image, result))
-        rows.append(summary_row(job, result))
-    write_summary(out / SUMMARY_FILE, rows)
-    write_text(out / INDEX_FILE, render_index(rows, REPORT_NAME))
-    console.print(f"analysed {len(jobs) - len(failed)} of {len(jobs)} images; results and {SUMMARY_FILE} in {out}")
-    if failed:
-        console.print(f"[red]{len(failed)} images could not be analysed:[/]")
-        for line in failed:
+    outcome = analyze_batch(analyzer, jobs, out)
+    console.print(f"analysed {outcome.analysed} of {len(jobs)} images; results and {SUMMARY_FILE} in {out}")
+    if outcome.failed:
+        console.print(f"[red]{len(outcome.failed)} images could not be analysed:[/]")
+        for line in outcome.failed:
             console.print("  " + line, highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_PROBLEMS)
 

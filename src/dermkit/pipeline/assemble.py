@@ -89,10 +89,15 @@ def read_only(image: np.ndarray) -> np.ndarray:
     return view
 
 
+def operating_rule(point: OperatingPoint) -> str:
+    """How the threshold was chosen, without the figures (``describe()`` is "<rule>: <figures>")."""
+    return point.describe().split(":", 1)[0]
+
+
 def operating_point_info(point: OperatingPoint) -> OperatingPointInfo:
     """The validation figures of a fitted operating point, as the result reports them."""
     return OperatingPointInfo(
-        rule=point.describe().split(":")[0],
+        rule=operating_rule(point),
         sensitivity=point.sensitivity,
         specificity=point.specificity,
         sensitivity_ci=point.sensitivity_ci95,
@@ -114,7 +119,7 @@ def malignant_call(classes: list[str], proba: np.ndarray, point: OperatingPoint 
         probability=p,
         flag=p >= threshold,
         threshold=min(1.0, max(0.0, threshold)),
-        operating_point=DEFAULT_OPERATING_POINT if point is None else point.describe(),
+        operating_point=DEFAULT_OPERATING_POINT if point is None else operating_rule(point),
         validation=None if point is None else operating_point_info(point),
         classes=present,
     )
