@@ -1,7 +1,8 @@
 """The main job, end to end on one data set (the synthetic default unless a folder is given).
 
 Each step calls the same library functions as the CLI commands, and writes into one folder:
-data check, lesion-grouped split, artefact-removal gallery, then training and evaluation.
+data check, lesion-grouped split, artefact-removal gallery, training and evaluation, and finally
+the two models exported as one package and run on held-back images on ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dermkit.evaluation.segmentation import evaluate_segmentation
 from dermkit.files import claim_output_dir, write_json
 from dermkit.imageio import read_image
 from dermkit.inference import diagnose, load_run
+from dermkit.pipeline.batch import INDEX_FILE, OVERLAY_NAME, analyze_batch
+from dermkit.pipeline.inputs import ImageRequest
 from dermkit.preprocess.pipeline import PreprocessConfig, preprocess
 from dermkit.recipes import recipe_path
 
@@ -152,6 +155,53 @@ def train_and_evaluate_classifier(
     }
 
 
+#: Held-back (test-side) images the demo analyses with its exported model package.
+PACKAGE_EXAMPLES = 8
+
+
+def held_back_requests(table, split_file: Path, n: int = PACKAGE_EXAMPLES) -> list[ImageRequest]:
+    """Up to ``n`` test-side images, one class after another, with their metadata as a CSV would give it."""
+    test = side_indices(table, load_split(split_file, table), "test")
+    labels = table.records["label"].iloc[test].to_numpy()
+    order = np.argsort([int((labels[: i + 1] == labels[i]).sum()) for i in range(len(test))], kind="stable")
+    picked = test[order[:n]]
+    requests = []
+    for row in picked:
+        meta = table.metadata(int(row))
+        requests.append(ImageRequest(Path(table.records["image_path"].iloc[row]), meta.age, meta.sex, meta.site))
+    return requests
+
+
+def export_and_predict(out: Path, data: Path, progress: bool) -> dict[str, Any]:
+    """Export the demo's two runs as a model package, then analyse held-back images with it on ONNX
+    Runtime exactly as ``dermkit predict --model`` does (JSON, overlays, reports, summary, index)."""
+    from dermkit.package import PackageAnalyzer, export_package
+    from dermkit.package.format import sha256_bytes
+
+    package = out / "model.dermkit"
+    export_package(out / "segmentation", out / "classification", package)
+    predictions = out / "predictions"
+    predictions.mkdir(exist_ok=True)
+    table = load_table(data)
+    requests = held_back_requests(table, out / "split.csv")
+    outcome = analyze_batch(PackageAnalyzer(package), requests, predictions, progress=progress)
+    truth = dict(zip(table.records["image_id"], table.records["label"], strict=True))
+    examples = [
+        {**row, "truth": truth.get(str(row["id"]), ""), "overlay": str(predictions / OVERLAY_NAME.format(id=row["id"]))}
+        for row in outcome.rows
+    ]
+    return {
+        "package": str(package),
+        "sha256": sha256_bytes(package.read_bytes()),
+        "predictions": str(predictions),
+        "index": str(predictions / INDEX_FILE),
+        "analysed": outcome.analysed,
+        "failed": outcome.failed,
+        "examples": examples,
+        "predict_command": f"dermkit predict --model {package} IMAGES --out DIR",
+    }
+
+
 def run_demo(
     out: Path,
     data: Path | None = None,
@@ -210,6 +260,9 @@ def run_demo(
         s["classification"] = train_and_evaluate_classifier(
             data, out / "split.csv", out, seed, cls_overrides or [], progress
         )
+        write_json(out / "summary.json", s)
+    if table.has_masks and table.has_labels:
+        s["package"] = export_and_predict(out, data, progress)
         write_json(out / "summary.json", s)
     s["report"] = str(demo_report(out, s))
     write_json(out / "summary.json", s)

@@ -63,4 +63,12 @@ def demo(
             f"[bold]classification[/] ({c['run']}): test BMA {t['balanced_accuracy']:.3f}, macro AUC "
             f"{t['macro_auc']:.3f}, accuracy {t['accuracy']:.3f}, ECE {t['ece']:.3f} on {t['images']} images"
         )
+    if "package" in s:
+        p = s["package"]
+        console.print(
+            f"[bold]model package[/]: {p['package']} (sha256 {p['sha256'][:16]}...); {p['analysed']} held-back "
+            f"images analysed on ONNX Runtime into {p['index']}",
+            highlight=False,
+        )
+        console.print(f"  analyse more images without PyTorch: {p['predict_command']}", highlight=False)
     console.print(f"[bold green]demo finished[/]. Report: {s['report']}")

@@ -130,4 +130,33 @@ def demo_report(out: Path, summary: dict[str, Any]) -> Path:
         ):
             parts.append(_img(cls.get(key), alt))
         sections.append(("Classification", parts))
+    if "package" in summary:
+        sections.append(("Model package on held-back images", package_section(out, summary["package"])))
     return write_report(out / "report.html", "dermkit report", sections)
+
+
+def package_section(out: Path, pkg: dict[str, Any]) -> list[str]:
+    """The exported package, and its answers on held-back images: outline + heat map, decision, truth."""
+    parts = [
+        _kv({"package": pkg["package"], "sha256": pkg["sha256"], "analysed": pkg["analysed"]}),
+        "<p>Run on ONNX Runtime, without PyTorch, as a clinic laptop would: "
+        f"<code>{html.escape(pkg['predict_command'])}</code>. One report per image: "
+        f'<a href="{html.escape(str(Path(pkg["index"]).relative_to(out)))}">predictions/index.html</a>.</p>',
+    ]
+    rows = [
+        {
+            "image": e["id"],
+            "truth": e["truth"],
+            "decision": e["decision"],
+            "confidence": e["confidence"],
+            "p(malignant)": e["malignant_probability"],
+            "flags": e["flags"] or "-",
+        }
+        for e in pkg["examples"]
+        if not e["error"]
+    ]
+    if rows:
+        parts.append(_table(pd.DataFrame(rows).set_index("image")))
+    parts += [_img(e["overlay"], f"{e['id']}: outline and heat map") for e in pkg["examples"] if not e["error"]]
+    parts += [f'<p class="note">{html.escape(line)}</p>' for line in pkg["failed"]]
+    return parts
