@@ -40,7 +40,7 @@ def test_a_run_without_attention_is_explained_by_grad_cam_of_its_decision(cls_ru
 
 def test_methods_and_targets_a_run_cannot_take_are_refused(cls_run, image):
     run = load_run(cls_run, device="cpu")
-    with pytest.raises(DermkitError, match="has no attention map; use one of gradcam, gradcam\\+\\+"):
+    with pytest.raises(DermkitError, match="has no attention map; explain it with one of gradcam, gradcam\\+\\+"):
         explain(run, image, method="attention")
     with pytest.raises(ConfigError, match="unknown explanation method 'gradcm'. Did you mean 'gradcam'"):
         explain(run, image, method="gradcm")

@@ -92,21 +92,24 @@ def resolve_method(run: LoadedRun, inp: ModelInput, method: str) -> str:
 
     Raises:
         ConfigError: an unknown method (did-you-mean).
-        DermkitError: ``attention`` for a model without an attention map.
     """
     if method == AUTO:
         return "attention" if has_attention(run, inp) else "gradcam"
-    if METHODS.entry(method).info["needs_attention"] and not has_attention(run, inp):
-        raise DermkitError(
-            f"{run.run_dir}: model {run.cfg.model.name!r} has no attention map; use one of {_gradient_methods()}"
-        )
+    METHODS.entry(method)
     return method
 
 
 def explain_input(run: LoadedRun, inp: ModelInput, method: str, target: int) -> np.ndarray:
-    """(h, w) float32 map in [0, 1] of class index ``target`` at the network input's size."""
+    """(h, w) float32 map in [0, 1] of class index ``target`` at the network input's size.
+
+    Raises:
+        DermkitError: ``target`` is not a class of the run; ``attention`` for a model without one.
+    """
     if not 0 <= target < len(run.classes):
-        raise DermkitError(f"target class index {target} is not one of the run's {len(run.classes)} classes")
+        raise DermkitError(
+            f"{run.run_dir}: target class index {target} is not one of the run's classes; "
+            f"use 0..{len(run.classes) - 1} ({', '.join(run.classes)})"
+        )
     return METHODS.get(resolve_method(run, inp, method))(run.model, inp.x, inp.meta, target)
 
 
@@ -171,7 +174,3 @@ def available_methods(run: LoadedRun) -> list[str]:
 def _probe_size(run: LoadedRun) -> tuple[int, int]:
     size = run.cfg.data.preprocess.size or getattr(run.model, "exact_input_size", None) or (224, 224)
     return int(size[0]), int(size[1])
-
-
-def _gradient_methods() -> str:
-    return ", ".join(n for n in METHODS if not METHODS.entry(n).info["needs_attention"])
