@@ -172,3 +172,15 @@ def test_the_blocked_graph_is_really_an_external_data_graph():
     model = onnx.load_from_string(_external_data_graph())
     assert model.graph.initializer[0].data_location == TensorProto.EXTERNAL
     assert np.asarray(list(model.graph.initializer[0].float_data)).size == 0
+
+
+def test_heat_map_and_tta_options(run_cli, package, seg_run, cls_run, image_dir, tmp_path):
+    out = tmp_path / "none"
+    assert run_cli("predict", "--model", package, image_dir, "--out", out, "--heatmap", "none", "--no-tta").code == 0
+    assert all(AnalysisResult.model_validate_json(p.read_text()).heatmap is None for p in out.glob("*.json"))
+    bad = run_cli("predict", "--model", package, image_dir, "--out", tmp_path / "b", "--heatmap", "attention")
+    assert bad.code == 2 and "choose one of auto, none, occlusion" in bad.err
+    torch_bad = run_cli(
+        "predict", "--seg", seg_run, "--cls", cls_run, image_dir, "--out", tmp_path / "c", "--heatmap", "x"
+    )
+    assert torch_bad.code == 2 and "gradcam++" in torch_bad.err

@@ -9,7 +9,7 @@ import pytest
 
 from dermkit.data.readers import load_table
 from dermkit.data.records import Metadata
-from dermkit.errors import DataError
+from dermkit.errors import ConfigError, DataError
 from dermkit.imageio import read_image
 from dermkit.inference import load_run, predict_mask
 from dermkit.pipeline import AnalysisResult, Analyzer, ImageTooSmall, decode_rle, parse_age, parse_sex, parse_site
@@ -36,7 +36,8 @@ def test_analyze_validates_round_trips_and_leaves_the_image_alone(analyzer, imag
     assert sum(result.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert list(result.probabilities) == result.classes
     assert result.decision.class_ in result.classes and result.decision.rule in ("prior", "thresholds", "argmax")
-    assert result.patient.sex == "female" and result.heatmap is None  # deepconvnet has no attention map
+    assert result.patient.sex == "female"
+    assert result.heatmap.method == "gradcam" and result.heatmap.target_class == result.decision.class_
     mask = decode_rle(result.lesion.mask)
     np.testing.assert_array_equal(mask, predict_mask(load_run(seg_run, device="cpu"), image))
     assert result.lesion.area_px == int(mask.sum())
@@ -92,3 +93,19 @@ def test_metadata_checks():
     assert parse_site("lower_extremity") == "lower extremity"
     with pytest.raises(DataError, match="did you mean 'back'"):
         parse_site("bak")
+
+
+def test_heat_map_choices(seg_run, cls_run, attention_run, image):
+    assert Analyzer(seg_run, cls_run, device="cpu", heatmap="none").analyze(image).heatmap is None
+    plus = Analyzer(seg_run, cls_run, device="cpu", heatmap="gradcam++").analyze(image).heatmap
+    assert plus.method == "gradcam++" and 0 <= np.min(plus.values) <= np.max(plus.values) <= 1
+    grad = Analyzer(seg_run, attention_run, device="cpu", heatmap="gradcam").analyze(image).heatmap
+    assert grad.method == "gradcam"
+    with pytest.raises(ConfigError, match="not available.*auto, none, gradcam"):
+        Analyzer(seg_run, cls_run, device="cpu", heatmap="attention")  # deepconvnet has no attention map
+
+
+def test_tta_can_be_switched_off_for_both_runs(seg_run, cls_run, image):
+    analyzer = Analyzer(seg_run, cls_run, device="cpu", heatmap="none", tta=False)
+    result = analyzer.analyze(image)
+    np.testing.assert_array_equal(decode_rle(result.lesion.mask), predict_mask(analyzer.seg, image, tta=False))

@@ -53,15 +53,22 @@ def check_models(seg: Path | None, cls: Path | None, model: Path | None) -> None
         )
 
 
-def load_analyzer(seg: Path | None, cls: Path | None, model: Path | None, device: str):
+def load_analyzer(
+    seg: Path | None,
+    cls: Path | None,
+    model: Path | None,
+    device: str = "auto",
+    heatmap: str = "auto",
+    tta: bool | None = None,
+):
     """The PyTorch pipeline of two runs, or the ONNX Runtime pipeline of a package (which never imports torch)."""
     if model is not None:
         from dermkit.package import PackageAnalyzer
 
-        return PackageAnalyzer(model)
+        return PackageAnalyzer(model, heatmap=heatmap, tta=tta)
     from dermkit.pipeline import Analyzer
 
-    return Analyzer(seg, cls, device=device)
+    return Analyzer(seg, cls, device=device, heatmap=heatmap, tta=tta)
 
 
 @app.command("predict")
@@ -91,6 +98,17 @@ def predict(
         Path | None,
         typer.Option("--model", help="A model package (dermkit export), run on ONNX Runtime: no PyTorch needed."),
     ] = None,
+    heatmap: Annotated[
+        str,
+        typer.Option(
+            "--heatmap",
+            help="auto (the model's attention map, else Grad-CAM; occlusion with --model), none, gradcam, "
+            "gradcam++, attention, occlusion (--model).",
+        ),
+    ] = "auto",
+    tta: Annotated[
+        bool | None, typer.Option("--tta/--no-tta", help="Test-time augmentation (default: each recipe's setting).")
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda[:N] (--seg/--cls only).")] = "auto",
     overwrite: OverwriteOption = False,
 ) -> None:
@@ -114,7 +132,9 @@ def predict(
     check_output_location(out, inputs)
     unique_output_names(files, [out / JSON_NAME.format(id=job.id) for job in jobs])
     check_no_overwrite(output_files(out, jobs), overwrite)
-    analyzer = load_analyzer(seg, cls, model, device)  # a run of the wrong task, a changed package: a clear error
+    analyzer = load_analyzer(
+        seg, cls, model, device, heatmap, tta
+    )  # a run of the wrong task, a changed package: a clear error
     prepare_output_dir(out, inputs)
     outcome = analyze_batch(analyzer, jobs, out)
     console.print(f"analysed {outcome.analysed} of {len(jobs)} images; results and {SUMMARY_FILE} in {out}")

@@ -24,6 +24,7 @@ import numpy as np
 from dermkit.calibration import Calibration
 from dermkit.data.metadata import AGE_SCALE, METADATA_DIM, encode_metadata
 from dermkit.data.records import SEXES, SITES, Metadata
+from dermkit.errors import ConfigError
 from dermkit.ood import OOD_ARRAYS, OOD_JSON
 from dermkit.ood.storage import ood_from_bytes
 from dermkit.package.format import ClassifierSpec, GraphSpec, Manifest, PackageError, SegmenterSpec, read_package
@@ -75,10 +76,10 @@ class Graph:
 class Segmenter(Graph):
     spec: SegmenterSpec
 
-    def mask(self, image: np.ndarray) -> np.ndarray:
+    def mask(self, image: np.ndarray, tta: bool | None = None) -> np.ndarray:
         """(H, W) uint8 {0, 1} lesion mask at the image's size, as :func:`dermkit.inference.predict_mask`."""
         pre, x = self.model_input(image)
-        views = tta_views(*x.shape[-2:], enabled=self.spec.tta, rotations=False)
+        views = tta_views(*x.shape[-2:], enabled=self.spec.tta if tta is None else tta, rotations=False)
         logits = self.run(image=np.concatenate([apply_view_np(x, v) for v in views]))[0]
         parts = [undo_view_np(_sigmoid(p[None]), v) for p, v in zip(logits, views, strict=True)]
         proba = restore_mask(np.mean(parts, axis=0)[0, 0].astype(np.float32), pre)
@@ -95,10 +96,12 @@ class Classifier(Graph):
             named["meta"] = np.repeat(m, len(x), axis=0)
         return named
 
-    def logits(self, x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def logits(
+        self, x: np.ndarray, m: np.ndarray, tta: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(1, C) logits averaged over the TTA views, and the identity view's attention map and
         features (None for a graph without them)."""
-        views = tta_views(*x.shape[-2:], enabled=self.spec.tta)
+        views = tta_views(*x.shape[-2:], enabled=self.spec.tta if tta is None else tta)
         batch = np.concatenate([apply_view_np(x, v) for v in views])
         outputs = self.run(**self.inputs(batch, m))
         features = outputs[2][0] if len(outputs) > 2 else None
@@ -136,11 +139,19 @@ class PackageAnalyzer:
 
     Args:
         path: a ``.dermkit`` file written by ``dermkit export``.
-        heatmap: ``auto`` (the model's attention map, else an occlusion map) or ``none``.
-        threads: ONNX Runtime's intra-op threads (None: its default, all cores).
+        heatmap: ``auto`` (the model's attention map, else an occlusion map), ``none``, ``occlusion``,
+            or ``attention`` (models with an attention map).
+        tta: test-time augmentation for both graphs; None = each model's recipe setting.
+        threads: ONNX Runtime's intra-op threads (None: $OMP_NUM_THREADS, else its default, all cores).
+
+    Raises:
+        PackageError: the package is not usable (see :func:`~dermkit.package.format.read_package`).
+        ConfigError: a heat-map method the package's classifier cannot give.
     """
 
-    def __init__(self, path: str | Path, heatmap: str = "auto", threads: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, heatmap: str = "auto", tta: bool | None = None, threads: int | None = None
+    ) -> None:
         self.path = Path(path)
         self.manifest: Manifest
         self.manifest, members = read_package(self.path)
@@ -162,7 +173,13 @@ class PackageAnalyzer:
         if m.classifier.ood is not None:
             npz, info = Path(f"{self.path}:{OOD_ARRAYS}"), Path(f"{self.path}:{OOD_JSON}")
             self.ood = ood_from_bytes(members[OOD_ARRAYS], members[OOD_JSON], npz, info)
+        choices = ["auto", "none", "occlusion", *(["attention"] if m.classifier.attention else [])]
+        if heatmap not in choices:
+            raise ConfigError(
+                f"heat map {heatmap!r} is not available for {self.path}; choose one of {', '.join(choices)}"
+            )
         self.heatmap = heatmap
+        self.tta = tta
         self.models = Models(seg=m.segmenter.info, cls=m.classifier.info, backend="onnxruntime")
 
     def focused(self, image: np.ndarray) -> tuple[np.ndarray, Box]:
@@ -178,13 +195,13 @@ class PackageAnalyzer:
         focused, box = self.focused(image)
         pre, x = self.classifier.model_input(focused)
         m = encode_metadata(meta or Metadata(image_id="image", lesion_id="image"))[None]
-        logits, attention, features = self.classifier.logits(x, m)
+        logits, attention, features = self.classifier.logits(x, m, self.tta)
         cal = self.calibration if meta is not None else self.calibration.without_metadata()
         proba = cal.proba(logits, m)[0]
         pred = int(cal.decide(proba[None])[0])
         heat, method = None, None
         if self.heatmap != "none":
-            if self.manifest.classifier.attention:
+            if self.manifest.classifier.attention and self.heatmap in ("auto", "attention"):
                 inner = cv2.resize(attention[0, 0].astype(np.float32), (pre.image.shape[1], pre.image.shape[0]))
                 method = "attention"
             else:
@@ -209,6 +226,6 @@ class PackageAnalyzer:
         """Analyse one (H, W, 3) uint8 RGB image, as :meth:`dermkit.pipeline.Analyzer.analyze` does."""
         check_rgb_image(image, image_id)
         view = read_only(image)
-        mask = self.segmenter.mask(view)
+        mask = self.segmenter.mask(view, self.tta)
         cls = self.classify(view, meta)
         return build_result(view, image_id, meta, mask, cls, self.models, self.calibration.malignant)
