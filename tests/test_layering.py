@@ -18,6 +18,10 @@ FORBIDDEN = [
     ("dermkit.data", ("dermkit.engine", "dermkit.inference", "dermkit.cli", "dermkit.models")),
     ("dermkit.preprocess", ("dermkit.data", "dermkit.engine", "dermkit.inference", "dermkit.models")),
     ("dermkit.checkpoint", ("dermkit.engine", "dermkit.inference", "dermkit.models")),
+    ("dermkit.explain", ("dermkit.engine", "dermkit.cli", "dermkit.evaluation", "dermkit.pipeline", "dermkit.package")),
+    ("dermkit.ood", ("dermkit.engine", "dermkit.inference", "dermkit.cli", "dermkit.models", "dermkit.pipeline")),
+    ("dermkit.pipeline", ("dermkit.cli", "dermkit.engine", "dermkit.evaluation", "dermkit.package", "dermkit.serve")),
+    ("dermkit.package", ("dermkit.cli", "dermkit.engine", "dermkit.evaluation", "dermkit.serve")),
 ]
 
 

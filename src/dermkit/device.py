@@ -23,6 +23,18 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def to_device(model: torch.nn.Module, device: torch.device, channels_last: bool) -> torch.nn.Module:
+    """``model`` on ``device``, its 4-D weights in channels-last layout when asked (faster convolutions on
+    CPUs and tensor cores). ``Module.to(memory_format=...)`` refuses a model with any weight of another
+    rank (S4's soft attention has a 5-D kernel), so the weights are converted one by one."""
+    model.to(device)
+    if channels_last:
+        for tensor in [*model.parameters(), *model.buffers()]:
+            if tensor.dim() == 4:
+                tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
+    return model
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch; flush denormals.
 

@@ -36,7 +36,7 @@ from dermkit.checkpoint import Checkpoint, TrainingState, load_checkpoint, save_
 from dermkit.config import RunConfig, dump_config
 from dermkit.data.splits import load_split
 from dermkit.data.transforms import STREAM_ORDER, STREAM_TORCH, item_seed
-from dermkit.device import resolve_device, seed_everything
+from dermkit.device import resolve_device, seed_everything, to_device
 from dermkit.engine.checks import check_recipe
 from dermkit.engine.data import FINGERPRINT_FILE
 from dermkit.engine.plots import plot_curves
@@ -259,7 +259,7 @@ class Trainer:
         if self.resume:
             check_same_split(self.run_dir, self.data.split)
         self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
-        self.model = self.task.build_model().to(self.device, memory_format=self.memory_format)
+        self.model = to_device(self.task.build_model(), self.device, self.memory_format == torch.channels_last)
         self.train_set, self.sample_weights = self.task.train_dataset(self.data)
         self.val_set = self.task.eval_dataset(self.data, "val")
         self.loss_fn = self.task.build_loss(self.data).to(self.device)

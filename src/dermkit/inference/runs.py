@@ -18,7 +18,7 @@ from torch import nn
 from dermkit.calibration import CALIBRATION_FILE, Calibration, load_calibration
 from dermkit.checkpoint import CheckpointError, load_checkpoint
 from dermkit.config import RunConfig
-from dermkit.device import resolve_device
+from dermkit.device import resolve_device, to_device
 from dermkit.errors import ConfigError, DermkitError
 from dermkit.models.contract import build_without_weights
 from dermkit.preprocess.normalize import to_model_input
@@ -105,8 +105,7 @@ def load_run(
         raise CheckpointError(
             f"{run_dir}: the checkpoint's weights do not fit model {ckpt.model_name!r} ({str(exc).splitlines()[0]})"
         ) from None
-    memory = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
-    model.to(dev, memory_format=memory).eval()
+    to_device(model, dev, cfg.train.channels_last).eval()
     return LoadedRun(
         run_dir,
         cfg,

@@ -22,12 +22,14 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from dermkit.ood.operating_point import MALIGNANT_CLASSES
+
+__all__ = ["MALIGNANT_CLASSES", "SCHEMA_VERSION", "AnalysisResult", "decode_rle", "encode_rle", "schema_text"]
+
 SCHEMA_VERSION = "2"
 #: The schema file of :data:`SCHEMA_VERSION` inside the package.
 SCHEMA_FILE = f"analysis-v{SCHEMA_VERSION}.json"
 
-#: Classes whose probabilities add up to the malignant-vs-benign call (HAM10000 names).
-MALIGNANT_CLASSES: tuple[str, ...] = ("mel", "bcc", "akiec")
 #: The malignant flag's threshold for a run without a validation-fitted operating point.
 DEFAULT_MALIGNANT_THRESHOLD = 0.5
 DEFAULT_OPERATING_POINT = "default 0.5: not fitted on validation (no sensitivity or specificity is claimed)"
