@@ -35,9 +35,15 @@ def test_round_trip_gives_the_same_detector(saved):
     np.testing.assert_array_equal(loaded.score(x), det.score(x))
     assert loaded.summary() == det.summary()
     info = json.loads((run / OOD_JSON).read_text())
-    assert info["quantile"] == 0.95 and info["components"] == 8 and "validation" in info["rule"]
+    np.testing.assert_array_equal(loaded.mahalanobis_score(x), det.mahalanobis_score(x))
+    np.testing.assert_array_equal(loaded.knn.bank, det.knn.bank)
+    assert loaded.method == det.method and loaded.threshold == det.threshold
+    info = json.loads((run / OOD_JSON).read_text())
+    assert info["format"] == "dermkit-ood-2" and info["k"] == 10 and info["bank_images"] == 120
+    assert info["quantile"] == 0.95 and info["mahalanobis"]["components"] == 8 and "validation" in info["rule"]
     with np.load(run / OOD_ARRAYS, allow_pickle=False) as npz:
-        assert sorted(npz.files) == ["class_means", "components", "mean", "precision"]
+        assert sorted(npz.files) == ["bank", "class_means", "components", "mean", "precision"]
+        assert npz["bank"].dtype == np.float16 and npz["bank"].shape == (120, 12)
 
 
 def test_a_run_without_a_detector_has_none(tmp_path):
@@ -66,17 +72,70 @@ def _write_npz(run, **arrays) -> None:
     rewrite_json(run, npz_sha256=hashlib.sha256((run / OOD_ARRAYS).read_bytes()).hexdigest())
 
 
-def test_a_pickled_array_is_never_loaded(saved):
+def stored_arrays(det) -> dict[str, np.ndarray]:
+    m = det.mahalanobis
+    arrays = {n: getattr(m, n) for n in ("mean", "components", "class_means", "precision")}
+    return {"bank": det.knn.bank.astype(np.float16), **arrays}
+
+
+def test_rewritten_arrays_with_a_new_checksum_load(saved):
+    det, run, x = saved
+    _write_npz(run, **stored_arrays(det))  # the check below is not vacuous: the same arrays do load
+    np.testing.assert_array_equal(load_ood(run).score(x), det.score(x))
+
+
+@pytest.mark.parametrize("name", ["bank", "precision"])
+def test_a_pickled_array_is_never_loaded(saved, name):
     det, run, _ = saved
-    arrays = {n: getattr(det, n) for n in ("mean", "components", "class_means")}
-    _write_npz(run, **arrays, precision=np.array([{"evil": 1}], dtype=object))
+    _write_npz(run, **{**stored_arrays(det), name: np.array([{"evil": 1}], dtype=object)})
     with pytest.raises(DermkitError, match=r"ood\.npz: cannot read"):
         load_ood(run)
 
 
+def test_a_tampered_bank_is_refused(saved):
+    det, run, _ = saved
+    arrays = stored_arrays(det)
+    _write_npz(run, **{**arrays, "bank": arrays["bank"] * 2})
+    with pytest.raises(DermkitError, match=r"ood\.json: not a valid OOD detector \(the k-NN bank's rows are not unit"):
+        load_ood(run)
+    _write_npz(run, **{**arrays, "bank": arrays["bank"][:-1]})  # one image fewer than bank_images says
+    with pytest.raises(DermkitError, match=r"array shapes disagree: bank \(119, 12\) \(120 images\)"):
+        load_ood(run)
+    _write_npz(run, **{**arrays, "bank": arrays["bank"][:, :-1]})
+    with pytest.raises(DermkitError, match="array shapes disagree"):
+        load_ood(run)
+    bad = arrays["bank"].copy()
+    bad[3, 0] = np.nan
+    _write_npz(run, **{**arrays, "bank": bad})
+    with pytest.raises(DermkitError, match="'bank' is not finite"):
+        load_ood(run)
+    _write_npz(run, **{**arrays, "bank": (arrays["bank"] * 1000).astype(np.int16)})
+    with pytest.raises(DermkitError, match="'bank' is not finite floating point"):
+        load_ood(run)
+    _write_npz(run, **{n: a for n, a in arrays.items() if n != "bank"})
+    with pytest.raises(DermkitError, match=r"lacks the arrays \['bank'\]"):
+        load_ood(run)
+
+
+def test_a_version_1_detector_is_refused_with_what_to_do(saved):
+    det, run, _ = saved
+    arrays = stored_arrays(det)
+    np.savez(run / OOD_ARRAYS, **{n: a for n, a in arrays.items() if n != "bank"})
+    v1 = {"format": "dermkit-ood-1", "method": "mahalanobis_pca_ledoit_wolf", "threshold": 1.0}
+    (run / OOD_JSON).write_text(
+        json.dumps({**v1, "npz_sha256": hashlib.sha256((run / OOD_ARRAYS).read_bytes()).hexdigest()})
+    )
+    with pytest.raises(DermkitError, match=r"ood\.json: an OOD detector of the old format 'dermkit-ood-1'") as err:
+        load_ood(run)
+    assert "refit_ood" in str(err.value) and "delete ood.npz and ood.json" in str(err.value)
+    (run / OOD_ARRAYS).unlink()
+    (run / OOD_JSON).unlink()
+    assert load_ood(run) is None  # what deleting them leaves: a run without a detector
+
+
 def test_wrong_shapes_or_values_are_refused(saved):
     det, run, _ = saved
-    arrays = {n: getattr(det, n) for n in ("mean", "components", "class_means", "precision")}
+    arrays = stored_arrays(det)
     _write_npz(run, **{**arrays, "precision": arrays["precision"][:-1]})
     with pytest.raises(DermkitError, match=r"ood\.json: not a valid OOD detector \(array shapes disagree"):
         load_ood(run)
@@ -85,15 +144,43 @@ def test_wrong_shapes_or_values_are_refused(saved):
     _write_npz(run, **{**arrays, "mean": bad})
     with pytest.raises(DermkitError, match="'mean' is not finite"):
         load_ood(run)
-    _write_npz(run, mean=arrays["mean"])
+    _write_npz(run, bank=arrays["bank"], mean=arrays["mean"])
     with pytest.raises(DermkitError, match="lacks the arrays"):
         load_ood(run)
 
 
 @pytest.mark.parametrize(
     "change",
-    [{"format": "other"}, {"threshold": None}, {"threshold": "nan"}, {"classes": ["a"]}, {"quantile": 2}],
-    ids=["format", "no-threshold", "nan-threshold", "classes", "quantile"],
+    [
+        {"format": "other"},
+        {"format": ["dermkit-ood-1"]},
+        {"threshold": None},
+        {"threshold": "nan"},
+        {"classes": ["a"]},
+        {"quantile": 2},
+        {"k": 0},
+        {"k": 121},
+        {"k": 2.5},
+        {"k": True},
+        {"bank_images": 100},
+        {"mahalanobis": {"threshold": 1.0}},
+        {"mahalanobis": None},
+    ],
+    ids=[
+        "format",
+        "format-list",
+        "no-threshold",
+        "nan-threshold",
+        "classes",
+        "quantile",
+        "k-0",
+        "k-over-bank",
+        "k-fraction",
+        "k-bool",
+        "bank-images",
+        "mahalanobis-partial",
+        "mahalanobis-none",
+    ],
 )
 def test_bad_numbers_are_refused(saved, change):
     _, run, _ = saved

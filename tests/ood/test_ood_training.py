@@ -16,7 +16,7 @@ from dermkit.inference import load_run
 from dermkit.inference.data import run_dataset
 from dermkit.inference.focus import run_focus
 from dermkit.models.features import OOD_TRAIN_IMAGES, classification_layer, collect_features
-from dermkit.ood import OOD_ARRAYS, OOD_JSON, load_ood
+from dermkit.ood import KNN_K, OOD_ARRAYS, OOD_JSON, load_ood
 
 
 def sides(run_dir, root):
@@ -31,6 +31,7 @@ def test_training_leaves_the_detector_and_the_operating_point(cls_run, synthetic
     run = load_run(cls_run)
     assert detector is not None and detector.feature_dim == classification_layer(run.model).in_features
     assert detector.train_images == min(len(train), OOD_TRAIN_IMAGES) and detector.val_images == len(val)
+    assert len(detector.knn.bank) == detector.train_images and detector.knn.k == min(KNN_K, len(train))
     final = json.loads((cls_run / "final_metrics.json").read_text())
     assert final["ood"]["threshold"] == detector.threshold and final["ood"]["quantile"] == 0.95
 
@@ -38,6 +39,8 @@ def test_training_leaves_the_detector_and_the_operating_point(cls_run, synthetic
     ds = run_dataset(run.cfg, table, val, (run.mean, run.std), focus=run_focus(run))
     logits, features, _ = collect_features(run.model, DataLoader(ds, batch_size=8), run.device)
     assert detector.flag(detector.score(features)).mean() == pytest.approx(detector.val_flagged)
+    maha = detector.mahalanobis_score(features)
+    assert detector.flag_mahalanobis(maha).mean() == pytest.approx(detector.val_mahalanobis_flagged)
     assert detector.flag_energy(detector.energy(logits)).mean() == pytest.approx(detector.val_energy_flagged)
 
     labels = table.label_indices()[val]
@@ -62,5 +65,7 @@ def test_refit_calibration_refits_the_detector(cls_run, synthetic_root, tmp_path
     again = load_ood(run_dir)
     assert again.threshold == pytest.approx(trained.threshold, rel=1e-5)  # same model, same sides
     assert again.energy_threshold == pytest.approx(trained.energy_threshold, rel=1e-5)
-    np.testing.assert_allclose(again.class_means, trained.class_means, rtol=1e-4, atol=1e-6)
+    assert again.mahalanobis_threshold == pytest.approx(trained.mahalanobis_threshold, rel=1e-5)
+    np.testing.assert_allclose(again.mahalanobis.class_means, trained.mahalanobis.class_means, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(again.knn.bank, trained.knn.bank, atol=2e-3)  # float16 rounding of the same features
     assert calibration.malignant == load_calibration(cls_run).malignant

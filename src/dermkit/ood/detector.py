@@ -1,17 +1,16 @@
-"""Out-of-distribution scores on classifier features, fitted on the training side, thresholded on validation.
+"""A run's out-of-distribution detector: scores fitted on the training side, thresholds on validation.
 
-Two scores, higher = more unusual:
+The **primary** score (what :meth:`OODDetector.score`, :meth:`~OODDetector.flag` and
+:attr:`~OODDetector.threshold` use, and what the pipeline reports) is the k-NN cosine distance of
+:class:`~dermkit.ood.scores.KNNCosine` on the classifier's features (the input of its last linear
+layer, :func:`dermkit.models.features.logits_and_features`). The Mahalanobis and energy scores
+(:mod:`dermkit.ood.scores`) stay as secondary scores with their own thresholds: on HAM10000 the
+Mahalanobis score ranks non-dermoscopic photographs as *less* unusual than test images and energy
+is at chance (``benchmarks/RESULTS.md``).
 
-* **Mahalanobis** (Lee et al. 2018): features (the input of the classifier's last linear layer,
-  :func:`dermkit.models.features.logits_and_features`) are projected on their first
-  ``<= 64`` principal components (fitted on training features, so the stored detector is
-  small), then scored by the smallest Mahalanobis distance to a class mean, with one covariance
-  shared by all classes (within-class scatter, Ledoit-Wolf shrunk: stable with few images).
-* **Energy** (Liu et al. 2020): ``-logsumexp(logits)``.
-
-Threshold rule, the same for both: the ``quantile`` (default 0.95) of the *validation* scores,
-taken as the smallest validation score with at least that share of validation scores at or
-below it (``np.quantile(..., method="inverted_cdf")``); an image is flagged out of distribution
+Threshold rule, the same for every score: the ``quantile`` (default 0.95) of the *validation*
+scores, taken as the smallest validation score with at least that share of validation scores at
+or below it (``np.quantile(..., method="inverted_cdf")``); an image is flagged out of distribution
 when its score is strictly above. So at most 5 % of validation images are flagged.
 
 Fitting uses scikit-learn (imported only there); scoring a fitted detector is numpy only, for the
@@ -27,20 +26,20 @@ from typing import Any
 import numpy as np
 
 from dermkit.errors import DataError
+from dermkit.ood.scores import (
+    BANK_DTYPE,
+    KNN_K,
+    MAX_BANK,
+    MAX_COMPONENTS,
+    KNNCosine,
+    Mahalanobis,
+    energy_score,
+    fit_knn,
+    fit_mahalanobis,
+)
 
-#: Most principal components kept (fewer when the features or the training images are fewer).
-MAX_COMPONENTS = 64
 #: Share of validation images kept in distribution by the thresholds.
 VAL_QUANTILE = 0.95
-#: Relative singular value below which a principal direction is dropped (no variance there).
-RANK_TOLERANCE = 1e-6
-
-
-def energy_score(logits: np.ndarray) -> np.ndarray:
-    """(N,) ``-logsumexp`` of (N, C) logits: higher = lower total evidence = more unusual."""
-    z = np.asarray(logits, dtype=np.float64)
-    m = z.max(1, keepdims=True)
-    return -(m[:, 0] + np.log(np.exp(z - m).sum(1)))
 
 
 def validation_threshold(val_scores: np.ndarray, quantile: float) -> float:
@@ -50,65 +49,60 @@ def validation_threshold(val_scores: np.ndarray, quantile: float) -> float:
 
 @dataclass(frozen=True, eq=False)
 class OODDetector:
-    """A frozen Mahalanobis-on-PCA detector plus the energy threshold (module doc).
+    """The k-NN cosine score (primary) with the Mahalanobis and energy scores (secondary), each thresholded.
 
     Attributes:
-        mean: (D,) training feature mean.
-        components: (k, D) principal directions (rows, orthonormal).
-        class_means: (K, k) class means in the projected space (classes with training images).
-        precision: (k, k) inverse of the shrunk shared covariance.
-        classes: names of the ``class_means`` rows.
-        threshold: Mahalanobis threshold (flag when above).
+        knn: the primary score (bank of training features, k).
+        mahalanobis: the secondary Mahalanobis score.
+        classes: names of ``mahalanobis.class_means`` rows (classes with training images).
+        threshold: k-NN threshold (flag when above).
+        mahalanobis_threshold: Mahalanobis threshold.
         energy_threshold: energy threshold, or None when no validation logits were given.
         quantile: share of validation images kept in distribution by the thresholds.
-        shrinkage: Ledoit-Wolf shrinkage of the covariance.
-        explained_variance: share of the training features' variance the components keep.
         train_images / val_images: images fitted on / thresholded on.
-        val_flagged / val_energy_flagged: share of validation images above each threshold.
+        val_flagged / val_mahalanobis_flagged / val_energy_flagged: validation shares above each threshold.
     """
 
-    mean: np.ndarray
-    components: np.ndarray
-    class_means: np.ndarray
-    precision: np.ndarray
+    knn: KNNCosine
+    mahalanobis: Mahalanobis
     classes: tuple[str, ...]
     threshold: float
+    mahalanobis_threshold: float
     energy_threshold: float | None
     quantile: float
-    shrinkage: float
-    explained_variance: float
     train_images: int
     val_images: int
     val_flagged: float
+    val_mahalanobis_flagged: float
     val_energy_flagged: float | None
 
     @property
     def feature_dim(self) -> int:
-        return int(self.mean.shape[0])
+        return self.knn.feature_dim
 
-    def project(self, features: np.ndarray) -> np.ndarray:
-        """(N, k) principal-component coordinates of (N, D) features."""
-        x = np.asarray(features, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.feature_dim:
-            raise ValueError(f"expected features of shape (N, {self.feature_dim}); got {x.shape}")
-        return (x - self.mean) @ self.components.T
-
-    def distances(self, features: np.ndarray) -> np.ndarray:
-        """(N, K) Mahalanobis distance of each image to each class mean."""
-        diff = self.project(features)[:, None, :] - self.class_means[None]  # (N, K, k)
-        d2 = np.einsum("nki,ij,nkj->nk", diff, self.precision, diff)
-        return np.sqrt(np.maximum(d2, 0.0))
+    @property
+    def method(self) -> str:
+        """What the primary score is, in words (the pipeline's result names it)."""
+        return f"knn-cosine (k={self.knn.k}) on the classifier's features"
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        """(N,) Mahalanobis score: the distance to the nearest class mean (higher = more unusual)."""
-        return self.distances(features).min(1)
+        """(N,) primary score of (N, D) features: k-NN cosine distance (higher = more unusual)."""
+        return self.knn.score(features)
 
     def flag(self, score: np.ndarray) -> np.ndarray:
-        """(N,) bool: Mahalanobis scores above the validation threshold (out of distribution)."""
+        """(N,) bool: primary scores above the validation threshold (out of distribution)."""
         return np.asarray(score) > self.threshold
 
+    def mahalanobis_score(self, features: np.ndarray) -> np.ndarray:
+        """(N,) secondary Mahalanobis score of (N, D) features."""
+        return self.mahalanobis.score(features)
+
+    def flag_mahalanobis(self, score: np.ndarray) -> np.ndarray:
+        """(N,) bool: Mahalanobis scores above their validation threshold."""
+        return np.asarray(score) > self.mahalanobis_threshold
+
     def energy(self, logits: np.ndarray) -> np.ndarray:
-        """(N,) energy score of (N, C) logits (:func:`energy_score`)."""
+        """(N,) energy score of (N, C) logits (:func:`~dermkit.ood.scores.energy_score`)."""
         return energy_score(logits)
 
     def flag_energy(self, energy: np.ndarray) -> np.ndarray:
@@ -125,22 +119,32 @@ class OODDetector:
 
     def summary(self) -> dict[str, Any]:
         """The detector's numbers (what ``ood.json`` holds besides the file checks)."""
+        m = self.mahalanobis
         return {
-            "method": "mahalanobis_pca_ledoit_wolf",
+            "method": self.method,
+            "score": "knn_cosine",
+            "k": self.knn.k,
+            "bank_images": int(self.knn.bank.shape[0]),
+            "bank_dtype": np.dtype(BANK_DTYPE).name,
             "classes": list(self.classes),
             "feature_dim": self.feature_dim,
-            "components": int(self.components.shape[0]),
-            "explained_variance": self.explained_variance,
-            "shrinkage": self.shrinkage,
             "quantile": self.quantile,
             "rule": f"flag when the score is above the {self.quantile:g} quantile of the validation scores "
             "(inverted CDF: the smallest validation score with that share at or below it)",
             "threshold": self.threshold,
+            "val_flagged": self.val_flagged,
+            "mahalanobis": {
+                "method": "mahalanobis_pca_ledoit_wolf",
+                "components": int(m.components.shape[0]),
+                "explained_variance": m.explained_variance,
+                "shrinkage": m.shrinkage,
+                "threshold": self.mahalanobis_threshold,
+                "val_flagged": self.val_mahalanobis_flagged,
+            },
             "energy_threshold": self.energy_threshold,
+            "val_energy_flagged": self.val_energy_flagged,
             "train_images": self.train_images,
             "val_images": self.val_images,
-            "val_flagged": self.val_flagged,
-            "val_energy_flagged": self.val_energy_flagged,
         }
 
 
@@ -153,17 +157,6 @@ def _checked(name: str, x: np.ndarray, ndim: int) -> np.ndarray:
     return x
 
 
-def fit_pca(features: np.ndarray, max_components: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """(mean (D,), components (k, D), explained share) of the training features."""
-    mean = features.mean(0)
-    _, s, vt = np.linalg.svd(features - mean, full_matrices=False)
-    rank = int((s > RANK_TOLERANCE * max(s[0], 1e-300)).sum()) if len(s) else 0
-    k = max(1, min(max_components, rank))
-    var = s**2
-    explained = float(var[:k].sum() / var.sum()) if var.sum() > 0 else 1.0
-    return mean, vt[:k], explained
-
-
 def fit_ood(
     train_features: np.ndarray,
     train_labels: np.ndarray,
@@ -172,8 +165,11 @@ def fit_ood(
     classes: tuple[str, ...] | list[str] = (),
     quantile: float = VAL_QUANTILE,
     max_components: int = MAX_COMPONENTS,
+    k: int = KNN_K,
+    max_bank: int = MAX_BANK,
+    seed: int = 0,
 ) -> OODDetector:
-    """Fit the detector on training features/labels; thresholds from validation features (and logits).
+    """Fit the scores on training features/labels; thresholds from validation features (and logits).
 
     Args:
         train_features: (N, D) training-side features (eval mode, no augmentation).
@@ -182,13 +178,14 @@ def fit_ood(
         val_logits: (M, C) validation logits for the energy threshold (None: no energy threshold).
         classes: class names by index (default ``"0"``, ``"1"``, ...).
         quantile: share of validation images kept in distribution.
-        max_components: most principal components kept.
+        max_components: most principal components of the Mahalanobis score.
+        k: the k-NN score's neighbour (capped at the bank's size).
+        max_bank: most training images in the k-NN bank (a ``seed``-ed sample of them when more).
+        seed: seed of that sample.
 
     Raises:
         DataError: fewer than 2 training images or no validation image, or non-finite features.
     """
-    from sklearn.covariance import LedoitWolf  # fitting only: scoring stays numpy
-
     if not 0.5 <= quantile < 1.0:
         raise ValueError(f"fit_ood: quantile {quantile} must be in [0.5, 1)")
     x = _checked("train_features", train_features, 2)
@@ -201,27 +198,20 @@ def fit_ood(
         )
     if y.shape != (len(x),) or v.shape[1] != x.shape[1]:
         raise ValueError(f"fit_ood: shapes disagree: train {x.shape}, labels {y.shape}, val {v.shape}")
-    mean, components, explained = fit_pca(x, max_components)
-    z = (x - mean) @ components.T
-    present = np.unique(y)
-    class_means = np.stack([z[y == c].mean(0) for c in present])
-    residuals = z - class_means[np.searchsorted(present, y)]
-    lw = LedoitWolf(assume_centered=True).fit(residuals)
+    mahalanobis, present = fit_mahalanobis(x, y, max_components)
     names = tuple(classes) if len(classes) else tuple(str(i) for i in range(int(present.max()) + 1))
     detector = OODDetector(
-        mean=mean,
-        components=components,
-        class_means=class_means,
-        precision=np.asarray(lw.precision_, dtype=np.float64),
+        knn=fit_knn(x, k=k, max_bank=max_bank, seed=seed),
+        mahalanobis=mahalanobis,
         classes=tuple(names[int(c)] for c in present),
         threshold=0.0,
+        mahalanobis_threshold=0.0,
         energy_threshold=None,
         quantile=float(quantile),
-        shrinkage=float(lw.shrinkage_),
-        explained_variance=explained,
         train_images=len(x),
         val_images=len(v),
         val_flagged=0.0,
+        val_mahalanobis_flagged=0.0,
         val_energy_flagged=None,
     )
     return with_thresholds(detector, v, val_logits)
@@ -229,20 +219,24 @@ def fit_ood(
 
 def with_thresholds(detector: OODDetector, val_features: np.ndarray, val_logits: np.ndarray | None) -> OODDetector:
     """``detector`` with its thresholds (and validation flagged shares) set from validation data."""
+    q = detector.quantile
     scores = detector.score(val_features)
-    threshold = validation_threshold(scores, detector.quantile)
+    maha = detector.mahalanobis_score(val_features)
+    threshold, maha_threshold = validation_threshold(scores, q), validation_threshold(maha, q)
     energy_threshold = energy_flagged = None
     if val_logits is not None:
         energy = energy_score(_checked("val_logits", val_logits, 2))
         if len(energy) != len(scores):
             raise ValueError(f"fit_ood: {len(energy)} validation logits for {len(scores)} validation features")
-        energy_threshold = validation_threshold(energy, detector.quantile)
+        energy_threshold = validation_threshold(energy, q)
         energy_flagged = float((energy > energy_threshold).mean())
     return replace(
         detector,
         threshold=threshold,
+        mahalanobis_threshold=maha_threshold,
         energy_threshold=energy_threshold,
         val_images=len(scores),
         val_flagged=float((scores > threshold).mean()),
+        val_mahalanobis_flagged=float((maha > maha_threshold).mean()),
         val_energy_flagged=energy_flagged,
     )

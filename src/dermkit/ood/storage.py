@@ -1,12 +1,17 @@
 """A run's OOD detector on disk: ``RUN/ood.npz`` (arrays) + ``RUN/ood.json`` (numbers and checks).
 
-``ood.npz`` (``np.savez``, plain float64 arrays, no objects) holds ``mean`` (D,), ``components``
-(k, D), ``class_means`` (K, k) and ``precision`` (k, k). ``ood.json`` holds
-:meth:`~dermkit.ood.detector.OODDetector.summary` (thresholds, the validation quantile and rule,
-classes, counts) plus ``format`` and the sha256 of ``ood.npz``. Loading reads the arrays with
-``allow_pickle=False``, checks the checksum, the shapes and that every value is finite: a
-missing, truncated, tampered or inconsistent file is a :class:`~dermkit.errors.DermkitError`
-naming the file, never a traceback.
+Format ``dermkit-ood-2``. ``ood.npz`` (``np.savez``, plain arrays, no objects) holds the k-NN
+``bank`` (n, D) of L2-normalised training features in float16 (about ``n * D * 2`` bytes: 5.1 MB
+for 2000 images of 1280 features) and the Mahalanobis score's ``mean`` (D,), ``components``
+(c, D), ``class_means`` (K, c) and ``precision`` (c, c) in float64. ``ood.json`` holds
+:meth:`~dermkit.ood.detector.OODDetector.summary` (k, thresholds, the validation quantile and
+rule, classes, counts) plus ``format`` and the sha256 of ``ood.npz``. Loading reads the arrays
+with ``allow_pickle=False``, checks the checksum, the shapes, that every value is finite and that
+the bank's rows are unit vectors: a missing, truncated, tampered or inconsistent file is a
+:class:`~dermkit.errors.DermkitError` naming the file, never a traceback.
+
+A ``dermkit-ood-1`` detector (Mahalanobis as its only distance score, which misses
+non-dermoscopic photographs) is refused with what to do: refit it, or delete the two files.
 """
 
 from __future__ import annotations
@@ -24,19 +29,30 @@ import numpy as np
 from dermkit.errors import DermkitError
 from dermkit.files import write_json
 from dermkit.ood.detector import OODDetector
+from dermkit.ood.scores import BANK_DTYPE, KNNCosine, Mahalanobis
 
 OOD_ARRAYS = "ood.npz"
 OOD_JSON = "ood.json"
-FORMAT = "dermkit-ood-1"
-ARRAY_NAMES = ("mean", "components", "class_means", "precision")
-_REFIT = "refit it with dermkit.evaluation.classification.refit_calibration, or delete ood.npz and ood.json"
+FORMAT = "dermkit-ood-2"
+#: Formats that once existed and are refused with :data:`_REFIT` (not read).
+OLD_FORMATS = {"dermkit-ood-1": "Mahalanobis as its only distance score, which misses non-dermoscopic photographs"}
+MAHALANOBIS_ARRAYS = ("mean", "components", "class_means", "precision")
+ARRAY_NAMES = ("bank", *MAHALANOBIS_ARRAYS)
+#: How far from 1 a stored bank row's length may be (float16 rounding moves it by ~1e-3 at most).
+UNIT_TOLERANCE = 1e-2
+_REFIT = (
+    "refit it with dermkit.evaluation.classification.refit_ood (or refit_calibration), "
+    "or delete ood.npz and ood.json (a model package: export the refitted run again)"
+)
 
 
 def save_ood(detector: OODDetector, run_dir: Path) -> Path:
     """Write ``RUN/ood.npz`` then ``RUN/ood.json`` (each atomically); returns the npz path."""
     run_dir = Path(run_dir)
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: np.asarray(getattr(detector, name), dtype=np.float64) for name in ARRAY_NAMES})
+    m = detector.mahalanobis
+    arrays = {name: np.asarray(getattr(m, name), dtype=np.float64) for name in MAHALANOBIS_ARRAYS}
+    np.savez(buffer, bank=np.asarray(detector.knn.bank, dtype=BANK_DTYPE), **arrays)
     data = buffer.getvalue()
     path = run_dir / OOD_ARRAYS
     tmp = path.with_name(path.name + ".tmp")
@@ -92,8 +108,13 @@ def _parse_json(path: Path, text: bytes) -> dict[str, Any]:
         info = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DermkitError(f"{path}: cannot read the OOD detector's numbers ({exc}); {_REFIT}") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        got = info.get("format") if isinstance(info, dict) else type(info).__name__
+    got = info.get("format") if isinstance(info, dict) else type(info).__name__
+    if isinstance(got, str) and got in OLD_FORMATS:
+        raise DermkitError(
+            f"{path}: an OOD detector of the old format {got!r} ({OLD_FORMATS[got]}); this dermkit reads "
+            f"{FORMAT!r}: {_REFIT}"
+        )
+    if not isinstance(info, dict) or got != FORMAT:
         raise DermkitError(f"{path}: not a dermkit OOD detector (format {got!r}, expected {FORMAT!r}); {_REFIT}")
     return info
 
@@ -116,42 +137,57 @@ def _read_arrays(path: Path, data: bytes) -> dict[str, np.ndarray]:
 
 
 def _detector(arrays: dict[str, np.ndarray], info: dict[str, Any]) -> OODDetector:
-    mean, comps, means, precision = (arrays[n].astype(np.float64) for n in ARRAY_NAMES)
-    d, k = mean.shape[0] if mean.ndim == 1 else -1, comps.shape[0] if comps.ndim == 2 else -1
-    classes = tuple(str(c) for c in info["classes"])
+    bank, mean, comps, means, precision = (arrays[n].astype(np.float64) for n in ARRAY_NAMES)
+    d, c = mean.shape[0] if mean.ndim == 1 else -1, comps.shape[0] if comps.ndim == 2 else -1
+    classes = tuple(str(name) for name in info["classes"])
     shapes_ok = (
         mean.ndim == 1
-        and comps.shape == (k, d)
-        and means.shape == (len(classes), k)
-        and precision.shape == (k, k)
-        and k >= 1
+        and bank.ndim == 2
+        and bank.shape[1] == d
+        and len(bank) == int(info["bank_images"]) >= 1
+        and comps.shape == (c, d)
+        and means.shape == (len(classes), c)
+        and precision.shape == (c, c)
+        and c >= 1
         and len(classes) >= 1
         and int(info["feature_dim"]) == d
     )
     if not shapes_ok:
         raise ValueError(
-            f"array shapes disagree: mean {mean.shape}, components {comps.shape}, class_means {means.shape}, "
-            f"precision {precision.shape}, {len(classes)} classes, feature_dim {info['feature_dim']}"
+            f"array shapes disagree: bank {bank.shape} ({info['bank_images']} images), mean {mean.shape}, "
+            f"components {comps.shape}, class_means {means.shape}, precision {precision.shape}, "
+            f"{len(classes)} classes, feature_dim {info['feature_dim']}"
         )
+    if np.abs(np.linalg.norm(bank, axis=1) - 1.0).max() > UNIT_TOLERANCE:
+        raise ValueError("the k-NN bank's rows are not unit vectors")
+    k = info["k"]
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= len(bank):
+        raise ValueError(f"k {k!r} is not a whole number in [1, {len(bank)}] (the bank's images)")
+    maha = info["mahalanobis"]
     energy = info["energy_threshold"]
     energy_flagged = info["val_energy_flagged"]
     quantile = float(info["quantile"])
     if not 0.5 <= quantile < 1.0:
         raise ValueError(f"quantile {quantile} outside [0.5, 1)")
     return OODDetector(
-        mean=mean,
-        components=comps,
-        class_means=means,
-        precision=precision,
+        knn=KNNCosine(bank=bank, k=k),
+        mahalanobis=Mahalanobis(
+            mean=mean,
+            components=comps,
+            class_means=means,
+            precision=precision,
+            shrinkage=float(maha["shrinkage"]),
+            explained_variance=float(maha["explained_variance"]),
+        ),
         classes=classes,
         threshold=_finite(info["threshold"], "threshold"),
+        mahalanobis_threshold=_finite(maha["threshold"], "mahalanobis threshold"),
         energy_threshold=None if energy is None else _finite(energy, "energy_threshold"),
         quantile=quantile,
-        shrinkage=float(info["shrinkage"]),
-        explained_variance=float(info["explained_variance"]),
         train_images=int(info["train_images"]),
         val_images=int(info["val_images"]),
         val_flagged=float(info["val_flagged"]),
+        val_mahalanobis_flagged=float(maha["val_flagged"]),
         val_energy_flagged=None if energy_flagged is None else float(energy_flagged),
     )
 

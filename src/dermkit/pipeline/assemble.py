@@ -126,12 +126,12 @@ def malignant_call(classes: list[str], proba: np.ndarray, point: OperatingPoint 
 
 
 def ood_call(detector: OODDetector | None, features: np.ndarray | None) -> OutOfDistribution | None:
-    """The image's Mahalanobis score on the run's detector (None without a detector or features)."""
+    """The image's primary OOD score on the run's detector (None without a detector or features)."""
     if detector is None or features is None or features.shape[-1] != detector.feature_dim:
         return None
     score = float(detector.score(np.asarray(features, np.float64).reshape(1, -1))[0])
     return OutOfDistribution(
-        method=f"mahalanobis on the classifier's features (threshold: {detector.quantile:g} quantile of validation)",
+        method=f"{detector.method} (threshold: {detector.quantile:g} quantile of validation)",
         score=score,
         threshold=float(detector.threshold),
         flag=bool(detector.flag(np.array([score]))[0]),
