@@ -280,6 +280,26 @@ def _format_validation(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def recipe_tree(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """A recipe's YAML mapping (a shipped recipe's name or a file), ``recipe`` set to its name, with
+    dotted ``overrides`` applied; not validated.
+
+    Raises:
+        ConfigError: no such recipe or file, not YAML, not a mapping, or a bad override.
+    """
+    path = recipe_path(path)  # an existing file, else a shipped recipe's name
+    try:
+        tree = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    tree.setdefault("recipe", path.stem)
+    for key, value in parse_overrides(list(overrides)):
+        set_dotted(tree, key, value)
+    return tree
+
+
 def load_config(
     path: str | Path | None = None, overrides: list[str] | None = None, base: dict | None = None
 ) -> RunConfig:
@@ -290,19 +310,13 @@ def load_config(
         overrides: "key.sub=value" strings; values are parsed as YAML.
         base: a starting dict (e.g. a resolved config from a run folder).
     """
-    tree: dict[str, Any] = dict(base or {})
     source = str(path) if path else "config"
     if path is not None:
-        path = recipe_path(path)  # an existing file, else a shipped recipe's name
-        try:
-            tree = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if not isinstance(tree, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
-        tree.setdefault("recipe", path.stem)
-    for key, value in parse_overrides(overrides or []):
-        set_dotted(tree, key, value)
+        tree = recipe_tree(path, overrides or [])
+    else:
+        tree = dict(base or {})
+        for key, value in parse_overrides(overrides or []):
+            set_dotted(tree, key, value)
     try:
         return RunConfig.model_validate(tree)
     except ValidationError as exc:

@@ -14,10 +14,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dermkit.config import RunConfig, parse_overrides, set_dotted
+from dermkit.config import RunConfig, recipe_tree, set_dotted
 from dermkit.engine.checks import check_recipe
 from dermkit.errors import ConfigError
-from dermkit.recipes import recipe_path
 from dermkit.tune.space import SearchSpace
 
 #: Top-level sections whose values decide whether a recipe can be built (model, loss, input size):
@@ -34,17 +33,7 @@ def base_tree(config: str | Path, overrides: list[str]) -> dict[str, Any]:
     Raises:
         ConfigError: the file is missing, not YAML or not a mapping; a bad override.
     """
-    path = recipe_path(config)
-    try:
-        tree = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(tree, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    tree.setdefault("recipe", path.stem)
-    for key, value in parse_overrides(overrides):
-        set_dotted(tree, key, value)
-    return tree
+    return recipe_tree(config, overrides)
 
 
 def with_params(tree: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
