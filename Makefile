@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.dermkit-installed
 
-.PHONY: install demo lint test bench clean
+.PHONY: install browser demo lint test bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,20 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PIP) install --no-deps --no-build-isolation -e . 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# Debian's chromium and chromium-driver: dermkit serve's browser tests run on them, and `make test`
+# must run those tests, not skip them. Installed with apt-get (as root, or with sudo) when missing.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "error: chromium and chromium-driver are missing and this user can neither apt-get nor sudo;" \
+	  "run: sudo apt-get install -y chromium chromium-driver (the browser tests of dermkit serve need them)" >&2; exit 1; fi; \
+	if ! command -v apt-get >/dev/null; then echo "error: chromium is missing and there is no apt-get; install" \
+	  "chromium and its webdriver with this system's package manager (/usr/bin/chromium is used)" >&2; exit 1; fi; \
+	echo "installing Debian's chromium and chromium-driver (the browser tests of dermkit serve)"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver \
+	  || { echo "error: apt-get could not install chromium chromium-driver; install them by hand and re-run make" >&2; exit 1; }
 
 demo: $(STAMP)
 	$(VENV)/bin/dermkit demo $(ARGS)
@@ -28,7 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-test: lint
+test: lint browser
 	$(PY) -m pytest $(ARGS)
 
 bench: $(STAMP)

@@ -22,6 +22,7 @@ the reason and what to do, so per-file commands can report the file and go on wi
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from collections.abc import Callable
@@ -113,8 +114,11 @@ def _decode_error(path: Path, exc: Exception) -> ImageError:
     return ImageError("unreadable_image", path, f"cannot decode image ({reason}); replace it or exclude it")
 
 
-def _open_header(path: Path) -> Image.Image:
+def _open_header(path: Path, data: bytes | None = None, limit: int | None = None) -> Image.Image:
     """Parse ``path``'s header (no pixel decoded yet) and refuse an image above :func:`max_pixels`.
+
+    ``data``: the file's bytes held in memory (``path`` then only names it in messages);
+    ``limit``: a pixel limit other than :func:`max_pixels` (a server's own setting).
 
     PIL's own decompression-bomb check (warn above ``Image.MAX_IMAGE_PIXELS``, raise above twice
     that) is switched off while the header is parsed, so the size check here is the one that
@@ -122,13 +126,16 @@ def _open_header(path: Path) -> Image.Image:
     PIL never refuses what dermkit accepts nor accepts what it refuses. Both PIL exceptions are
     still caught and turned into ``too_large``, so a bomb never escapes as a traceback.
     """
-    _check_file(path)
-    limit = max_pixels()
+    if data is None:
+        _check_file(path)
+    elif not data:
+        raise ImageError("empty_file", path, "file is empty (0 bytes); send the image file itself")
+    limit = limit or max_pixels()
     try:
         with _OPEN_LOCK:
             Image.MAX_IMAGE_PIXELS = None
             try:
-                img = Image.open(path)
+                img = Image.open(path if data is None else io.BytesIO(data))
             finally:
                 Image.MAX_IMAGE_PIXELS = limit
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -153,15 +160,21 @@ def _open_header(path: Path) -> Image.Image:
     return img
 
 
-def _decode(path: str | Path, convert: Callable[[Image.Image], np.ndarray], what: str) -> np.ndarray:
-    """Open ``path``, decode it fully (PIL decodes lazily: truncation only shows on load), orient it
-    and ``convert`` it to an array; the file is closed afterwards."""
+def _decode(
+    path: str | Path,
+    convert: Callable[[Image.Image], np.ndarray],
+    what: str,
+    data: bytes | None = None,
+    limit: int | None = None,
+) -> np.ndarray:
+    """Open ``path`` (or ``data``, named ``path``), decode it fully (PIL decodes lazily: truncation only
+    shows on load), orient it and ``convert`` it to an array; the file is closed afterwards."""
     path = Path(path)
-    with _open_header(path) as img:
+    with _open_header(path, data, limit) as img:
         try:
             img.load()  # a few formats (GIF frames, ICO) re-check sizes here, against the same limit
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_large(path, img.size, max_pixels()) from None
+            raise _too_large(path, img.size, limit or max_pixels()) from None
         except Exception as exc:  # noqa: BLE001 - a bad file is that file's problem, never the batch's
             raise _decode_error(path, exc) from None
         oriented = _orient(img)
@@ -250,6 +263,16 @@ def read_image(path: str | Path) -> np.ndarray:
         ImageError: the file is missing, empty, not an image, truncated, undecodable or too large.
     """
     return _decode(path, to_rgb, "RGB")
+
+
+def read_image_bytes(data: bytes, name: str = "upload", limit: int | None = None) -> np.ndarray:
+    """:func:`read_image` of a file held in memory (a web upload, never written to disk); ``name``
+    labels error messages and ``limit`` replaces :func:`max_pixels` when given.
+
+    Raises:
+        ImageError: as :func:`read_image` (``empty_file`` for zero bytes).
+    """
+    return _decode(name, to_rgb, "RGB", data=data, limit=limit)
 
 
 def read_mask_raw(path: str | Path) -> np.ndarray:
