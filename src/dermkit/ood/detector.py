@@ -4,9 +4,9 @@ The **primary** score (what :meth:`OODDetector.score`, :meth:`~OODDetector.flag`
 :attr:`~OODDetector.threshold` use, and what the pipeline reports) is the k-NN cosine distance of
 :class:`~dermkit.ood.scores.KNNCosine` on the classifier's features (the input of its last linear
 layer, :func:`dermkit.models.features.logits_and_features`). The Mahalanobis and energy scores
-(:mod:`dermkit.ood.scores`) stay as secondary scores with their own thresholds: on HAM10000 the
-Mahalanobis score ranks non-dermoscopic photographs as *less* unusual than test images and energy
-is at chance (``benchmarks/RESULTS.md``).
+(:mod:`dermkit.ood.scores`) stay as secondary scores with their own thresholds. On short HAM10000
+runs the Mahalanobis score ranks non-dermoscopic photographs as unusual at or below chance and energy
+is near chance; the k-NN score does better, though not reliably (``benchmarks/RESULTS.md``).
 
 Threshold rule, the same for every score: the ``quantile`` (default 0.95) of the *validation*
 scores, taken as the smallest validation score with at least that share of validation scores at
