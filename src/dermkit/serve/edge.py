@@ -28,8 +28,11 @@ class BodyTooLarge(Exception):
 
 
 def _route(scope: Scope) -> str:
-    route = scope.get("route")
-    return getattr(route, "path", None) or "(no route)"
+    """The route's template (``/api/v1/reports/{report_id}``), the path of a static file, or ``(no route)``."""
+    route = getattr(scope.get("route"), "path", None)
+    if route and route != "/static":
+        return route
+    return scope["path"] if scope["path"].startswith("/static/") else "(no route)"
 
 
 class EdgeMiddleware:

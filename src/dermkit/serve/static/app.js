@@ -121,7 +121,8 @@ function metricRows(tbody, metrics) {
     }
     for (const name of names) {
       const row = make("tr");
-      row.append(make("th", `${part} ${name.replace(/_/g, " ")}`), make("td", Number(figures[name]).toFixed(3)));
+      const value = Number(figures[name]);
+      row.append(make("th", `${part} ${name.replace(/_/g, " ")}`), make("td", Number.isInteger(value) ? value : value.toFixed(3)));
       tbody.append(row);
     }
   }
@@ -206,7 +207,7 @@ function showWarnings(warnings, result) {
   const list = make("ul");
   list.id = "warning-list";
   for (const w of warnings) {
-    const item = make("li", null, "warning " + w.severity);
+    const item = make("li", null, "severity-" + w.severity);
     item.append(make("strong", w.severity + ": "), document.createTextNode(w.message));
     list.append(item);
   }
@@ -325,6 +326,8 @@ async function analyze(event) {
   }
   const button = $("analyze");
   button.disabled = true;
+  $("results").hidden = true;  // never leave the previous image's result beside a new request
+  $("viewer").hidden = true;
   document.body.dataset.state = "busy";
   text($("status"), "Analysing…");
   try {
