@@ -238,3 +238,20 @@ def test_token_files_must_be_private_and_not_empty(tmp_path):
         read_token_file(path)
     with pytest.raises(ConfigError, match="cannot read"):
         read_token_file(tmp_path / "missing")
+
+
+def test_read_image_bytes_decodes_as_read_image_does(lesion_image, tmp_path):
+    from dermkit.imageio import ImageError, read_image, read_image_bytes
+
+    assert np.array_equal(read_image_bytes(lesion_image.read_bytes()), read_image(lesion_image))
+    rotated = tmp_path / "rotated.jpg"  # EXIF orientation 6: stored sideways, read upright
+    exif = Image.Exif()
+    exif[274] = 6
+    Image.fromarray(np.zeros((20, 40, 3), np.uint8)).save(rotated, exif=exif)
+    assert read_image_bytes(rotated.read_bytes()).shape == read_image(rotated).shape == (40, 20, 3)
+    with pytest.raises(ImageError, match="upload: .*0 bytes") as empty:
+        read_image_bytes(b"")
+    assert empty.value.kind == "empty_file"
+    with pytest.raises(ImageError) as large:
+        read_image_bytes(lesion_image.read_bytes(), "x", limit=64 * 64 - 1)
+    assert large.value.kind == "too_large" and "x: " in str(large.value)
