@@ -8,6 +8,7 @@ import pytest
 from dermkit.data.readers import load_table
 from dermkit.data.records import Metadata
 from dermkit.imageio import read_image
+from dermkit.inference import load_run, run_focus
 from dermkit.package import PackageAnalyzer, read_package
 from dermkit.pipeline import AnalysisResult, Analyzer, decode_rle
 
@@ -25,14 +26,16 @@ def images(root, n=6):
 
 
 @pytest.mark.parametrize(
-    ("package_fixture", "cls_fixture", "meta"),
+    ("seg_fixture", "package_fixture", "cls_fixture", "meta"),
     [
-        ("package", "cls_run", None),
-        ("attention_package", "attention_run", MALE_55_BACK),
-        ("attention_package", "attention_run", None),
+        ("seg_run", "package", "cls_run", None),
+        ("seg_run", "attention_package", "attention_run", MALE_55_BACK),
+        ("seg_run", "attention_package", "attention_run", None),
+        ("focus_seg_run", "focus_package", "focus_run", None),
     ],
 )
-def test_onnx_runtime_matches_pytorch(request, seg_run, synthetic_root, package_fixture, cls_fixture, meta):
+def test_onnx_runtime_matches_pytorch(request, synthetic_root, seg_fixture, package_fixture, cls_fixture, meta):
+    seg_run = request.getfixturevalue(seg_fixture)
     torch_path = Analyzer(seg_run, request.getfixturevalue(cls_fixture), device="cpu")
     onnx_path = PackageAnalyzer(request.getfixturevalue(package_fixture))
     for image_id, image in images(synthetic_root):
@@ -72,3 +75,17 @@ def test_the_manifest_carries_what_the_runtime_needs(package, cls_run):
     assert spec.exporter in ("dynamo", "torchscript") and spec.info.run == str(cls_run)
     card = members["MODEL_CARD.md"].decode()
     assert "SYNTHETIC" in card and "Intended use" in card and "val_bma" in card
+
+
+def test_a_segment_then_classify_package_crops_where_pytorch_crops(focus_package, focus_run, synthetic_root):
+    manifest, members = read_package(focus_package)
+    assert manifest.classifier.focus.segmenter == "segmenter" and manifest.classifier.focus.mode == "crop"
+    assert manifest.focus_segmenter is None and "focus.onnx" not in members
+    focus = run_focus(load_run(focus_run, device="cpu"))
+    onnx_path = PackageAnalyzer(focus_package)
+    boxes = []
+    for _, image in images(synthetic_root):
+        box = onnx_path.focused(image)[1]
+        assert box == focus.region(image)[1]
+        boxes.append(box != (0, image.shape[0], 0, image.shape[1]))
+    assert any(boxes)  # the crop really cut the lesion out of some images
