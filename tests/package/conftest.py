@@ -38,15 +38,15 @@ def focus_seg_run(synthetic_root, tmp_path_factory, tiny_trainer) -> Path:
 
 @pytest.fixture(scope="session")
 def focus_run(synthetic_root, focus_seg_run, tmp_path_factory, tiny_trainer) -> Path:
-    """A segment-then-classify classifier (S2's crop to the lesion that focus_seg_run finds)."""
+    """A segment-then-classify classifier (S1's masking of all but the lesion that focus_seg_run finds; a
+    crop would be the whole 64 x 64 image, the tiny segmenter's lesions reach its edges)."""
     seg_run = focus_seg_run
     overrides = [
         "model.name=deepconvnet_s2",
         "model.kwargs.input_size=[32, 32]",
         "loss.name=cross_entropy",
         f"data.focus.run={seg_run}",
-        "data.focus.mode=crop",
-        "data.focus.margin=0.1",
+        "data.focus.mode=mask",
     ]
     return tiny_trainer(synthetic_root, tmp_path_factory.mktemp("runs") / "focus", "classification", overrides)
 
