@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dermkit.errors import DermkitError
-from dermkit.ood import OOD_ARRAYS, OOD_JSON, fit_ood, load_ood
+from dermkit.ood import OOD_ARRAYS, OOD_JSON, fit_ood, load_ood, save_ood
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def saved(tmp_path):
     x = rng.normal(size=(120, 12)) + 3 * np.eye(12)[y]
     val = rng.normal(size=(30, 12)) + 3 * np.eye(12)[rng.integers(0, 3, 30)]
     det = fit_ood(x, y, val, rng.normal(size=(30, 3)), classes=("a", "b", "c"), max_components=8)
-    det.save(tmp_path)
+    save_ood(det, tmp_path)
     return det, tmp_path, x
 
 

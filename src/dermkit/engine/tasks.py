@@ -32,6 +32,7 @@ from dermkit.models.contract import classify
 from dermkit.models.features import fit_ood_on_model, ood_training_rows
 from dermkit.models.pretrained import resolve_data_config
 from dermkit.models.tta import tta_class_logits
+from dermkit.ood import save_ood
 from dermkit.registry import Registry
 
 log = logging.getLogger("dermkit.engine")
@@ -233,7 +234,7 @@ class ClassificationTask(BaseTask):
         except DataError as err:
             log.warning("no out-of-distribution detector fitted: %s", err)
             return {}
-        detector.save(run_dir)
+        save_ood(detector, run_dir)
         keys = ("threshold", "energy_threshold", "quantile", "components", "train_images", "val_images")
         return {"ood": {k: v for k, v in detector.summary().items() if k in keys}}
 

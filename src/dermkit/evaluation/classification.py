@@ -41,7 +41,7 @@ from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, reliability_d
 from dermkit.metrics.report import classification_report
 from dermkit.models.features import fit_ood_on_model, ood_training_rows
 from dermkit.models.tta import tta_class_logits
-from dermkit.ood import OODDetector
+from dermkit.ood import OODDetector, save_ood
 
 MELANOMA_NAMES = ("mel", "melanoma")
 
@@ -126,7 +126,7 @@ def refit_ood(
     train = DataLoader(run_dataset(run.cfg, table, rows, norm, focus=focus), batch_size=batch_size)
     val = DataLoader(run_dataset(run.cfg, table, val_indices, norm, focus=focus), batch_size=batch_size)
     detector = fit_ood_on_model(run.model, train, val, run.device, run.classes)
-    detector.save(run.run_dir)
+    save_ood(detector, run.run_dir)
     return detector
 
 

@@ -20,7 +20,6 @@ torch-free runtime. Stored by :mod:`dermkit.ood.storage`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -110,12 +109,6 @@ class OODDetector:
         if self.energy_threshold is None:
             raise ValueError("this detector was fitted without validation logits: it has no energy threshold")
         return np.asarray(energy) > self.energy_threshold
-
-    def save(self, run_dir: Path) -> Path:
-        """Write ``RUN/ood.npz`` and ``RUN/ood.json`` (:func:`dermkit.ood.storage.save_ood`)."""
-        from dermkit.ood.storage import save_ood  # storage builds detectors: imported here, not at the top
-
-        return save_ood(self, run_dir)
 
     def summary(self) -> dict[str, Any]:
         """The detector's numbers (what ``ood.json`` holds besides the file checks)."""

@@ -130,7 +130,7 @@ class HeatMap(_Frozen):
 class OutOfDistribution(_Frozen):
     """How unlike the training images this image is, on the classifier's features."""
 
-    method: str = Field(description="e.g. 'mahalanobis' on the classifier's penultimate features")
+    method: str = Field(description="e.g. 'knn-cosine (k=10) on the classifier's features'")
     score: float = Field(description="higher is more unusual")
     threshold: float = Field(description="chosen on the validation side; above it the image is flagged")
     flag: bool
