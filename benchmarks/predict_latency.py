@@ -2,7 +2,7 @@
 
 One image's path: decode -> segment -> classify -> explain -> measure -> quality checks, through
 the same objects ``dermkit predict`` uses (:class:`dermkit.pipeline.Analyzer`,
-:class:`dermkit.package.PackageAnalyzer`). Measured in one process, after two warm-up images, as
+:class:`dermkit.package.PackageAnalyzer`). Measured in one process, after three warm-up images, as
 the median and 90th percentile over the images, for: no TTA and no heat map (the core path), the
 default heat map (Grad-CAM on PyTorch, an occlusion map or the model's attention on ONNX
 Runtime), and the recipes' TTA. Then a folder's throughput with ``analyze_batch`` (JSON, overlay
@@ -36,7 +36,7 @@ BRIEF = ["train.epochs=1", "train.max_batches_per_epoch=60", "data.num_workers=0
 
 #: Run in a fresh interpreter: one back end over the images, then print the peak resident memory.
 MEMORY_PROBE = """
-import resource, sys
+import sys
 BLOCKED = {"torch", "torchvision", "timm", "segmentation_models_pytorch", "pytorch_grad_cam"}
 class NotInstalled:
     def find_spec(self, name, path=None, target=None):
@@ -53,7 +53,9 @@ else:
 from dermkit.imageio import read_image
 for path in images:
     analyzer.analyze(read_image(path), image_id="x")
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's peak across exec)
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(int(hwm.split()[1]) / 1024)
 """
 
 
@@ -82,7 +84,7 @@ def image_paths(folder: Path | None, n: int) -> list[Path]:
     return sorted(collect_images([folder]))[:n]
 
 
-def per_image_ms(analyzer, paths: list[Path], warmup: int = 2) -> dict[str, float]:
+def per_image_ms(analyzer, paths: list[Path], warmup: int = 3) -> dict[str, float]:
     """Median and p90 wall time of decode + analyze per image, after ``warmup`` images."""
     from dermkit.imageio import read_image
 
@@ -95,6 +97,33 @@ def per_image_ms(analyzer, paths: list[Path], warmup: int = 2) -> dict[str, floa
         times.append(1000 * (time.perf_counter() - t0))
     times.sort()
     return {"median_ms": statistics.median(times), "p90_ms": times[int(0.9 * (len(times) - 1))], "images": len(times)}
+
+
+def stage_ms(package: Path, paths: list[Path], threads: int) -> dict[str, float]:
+    """Median milliseconds of each step of the ONNX Runtime path (core settings) on the images."""
+    from dermkit.imageio import read_image
+    from dermkit.measure import measure_lesion
+    from dermkit.package import PackageAnalyzer
+    from dermkit.quality import check_quality
+
+    analyzer = PackageAnalyzer(package, heatmap="none", tta=False, threads=threads)
+    steps: dict[str, list[float]] = {"decode": [], "segment": [], "classify": [], "measure": [], "quality": []}
+    for i, path in enumerate(paths):
+        t = [time.perf_counter()]
+        image = read_image(path)
+        t.append(time.perf_counter())
+        mask = analyzer.segmenter.mask(image, False)
+        t.append(time.perf_counter())
+        analyzer.classify(image, None)
+        t.append(time.perf_counter())
+        measure_lesion(image, mask)
+        t.append(time.perf_counter())
+        check_quality(image, mask)
+        t.append(time.perf_counter())
+        if i >= 2:  # after warm-up
+            for name, a, b in zip(steps, t, t[1:], strict=False):
+                steps[name].append(1000 * (b - a))
+    return {name: statistics.median(v) for name, v in steps.items()}
 
 
 def folder_throughput(analyzer, paths: list[Path]) -> float:
@@ -157,6 +186,7 @@ def main() -> None:
         "eager": folder_throughput(Analyzer(seg, cls, device="cpu", **core), paths),
         "onnx": folder_throughput(PackageAnalyzer(package, threads=args.threads, **core), paths),
     }
+    stages = stage_ms(package, paths, args.threads)
     memory = {b: peak_memory_mb(b, seg, cls, package, paths[:5], args.threads) for b in ("torch", "onnx")}
     heat = PackageAnalyzer(package).manifest.classifier
     result = {
@@ -168,6 +198,7 @@ def main() -> None:
         "onnx_heatmap": "attention" if heat.attention else "occlusion",
         "rows": rows,
         "folder_images_per_s": throughput,
+        "onnx_stage_median_ms": stages,
         "peak_rss_mb_default_settings": memory,
         "cpu": os.cpu_count(),
         "torch": torch.__version__,
@@ -188,6 +219,9 @@ def main() -> None:
         )
     lines += [
         "",
+        "ONNX Runtime path, median ms per step (core settings): "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in stages.items())
+        + ".",
         f"Folder throughput (core, outputs written): eager {throughput['eager']:.2f} img/s, "
         f"ONNX Runtime {throughput['onnx']:.2f} img/s.",
         f"Peak resident memory of a process running one back end with the recipes' settings: PyTorch "
