@@ -52,3 +52,13 @@ def test_rle_is_coco_column_major_starting_with_zeros():
     assert encode_rle(mask) == RLE(size=(2, 2), counts=[0, 2, 1, 1])
     assert bounding_box(mask) == (0, 0, 2, 2)
     assert bounding_box(np.zeros((2, 2), np.uint8)) is None
+
+
+def test_the_published_schema_rejects_what_it_should():
+    import jsonschema
+
+    schema = json.loads(published_schema())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not validator.is_valid({"schema_version": "2"})  # the required fields are missing
+    assert not validator.is_valid({"schema_version": "1"})

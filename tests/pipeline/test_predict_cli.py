@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 
+import jsonschema
 import numpy as np
 import pytest
 from PIL import Image
 
 from dermkit.data.readers import load_table
-from dermkit.pipeline import AnalysisResult
+from dermkit.pipeline import AnalysisResult, published_schema
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,11 @@ def test_a_folder_gives_json_and_overlay_per_image_and_a_summary(run_cli, seg_ru
     assert result.code == 0, result.err
     stems = sorted(p.stem for p in images.glob("*.jpg"))
     assert sorted(p.stem for p in out.glob("*.json")) == stems
+    validator = jsonschema.Draft202012Validator(json.loads(published_schema()))
     for stem in stems:
-        parsed = AnalysisResult.model_validate_json((out / f"{stem}.json").read_text())
+        text = (out / f"{stem}.json").read_text()
+        validator.validate(json.loads(text))  # the published schema file itself, not only the pydantic model
+        parsed = AnalysisResult.model_validate_json(text)
         assert parsed.image.id == stem and parsed.patient is None
         overlay = np.asarray(Image.open(out / f"{stem}_overlay.png"))
         assert overlay.shape == (parsed.image.height, parsed.image.width, 3)
