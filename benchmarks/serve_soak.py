@@ -198,6 +198,19 @@ BAD_KINDS: list[BadKind] = [
 ]
 
 
+class BadTurns:
+    """The bad kinds in turn, shared by all clients, so that even a short run meets every kind."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._turn = 0
+
+    def next(self) -> BadKind:
+        with self._lock:
+            self._turn += 1
+            return BAD_KINDS[(self._turn - 1) % len(BAD_KINDS)]
+
+
 # ---------------------------------------------------------------- the server
 
 
@@ -355,6 +368,7 @@ def client_loop(
     samples: list[Sample],
     bad_share: float,
     seed: int,
+    bad_turns: BadTurns,
     stop_at: float,
     budget: threading.Semaphore,
     expect_429: bool,
@@ -364,13 +378,10 @@ def client_loop(
     """One client: requests one after another until ``stop_at`` or the shared request budget runs out."""
     rng = random.Random(seed)
     params = {} if layers else {"images": "false"}
-    turn = seed  # bad kinds in turn (from a different one in each client), so a short run still meets them all
     with httpx.Client(base_url=url, timeout=GRACE_S) as client:
         while time.monotonic() < stop_at and budget.acquire(blocking=False):
             sample = samples[rng.randrange(len(samples))]
-            bad = None
-            if rng.random() < bad_share:
-                bad, turn = BAD_KINDS[turn % len(BAD_KINDS)], turn + 1
+            bad = bad_turns.next() if rng.random() < bad_share else None
             kwargs = bad.build(sample) if bad else good_request(sample)
             start = time.perf_counter()
             try:
@@ -393,6 +404,7 @@ def run_phase(
 ) -> Phase:
     """``args.clients`` clients for ``args.seconds``, memory sampled; cut off at seconds + GRACE_S."""
     phase = Phase(name)
+    bad_turns = BadTurns()
     budget = threading.Semaphore(args.max_requests)
     start = time.monotonic()
     stop_at = start + args.seconds
@@ -401,7 +413,17 @@ def run_phase(
         threads = [
             threading.Thread(
                 target=client_loop,
-                args=(server.url, samples, bad_share, args.seed + i, stop_at, budget, expect_429, results[i]),
+                args=(
+                    server.url,
+                    samples,
+                    bad_share,
+                    args.seed + i,
+                    bad_turns,
+                    stop_at,
+                    budget,
+                    expect_429,
+                    results[i],
+                ),
                 kwargs={"layers": not args.no_layers},
                 daemon=True,
                 name=f"soak-client-{i}",
@@ -488,6 +510,7 @@ def phase_figures(phase: Phase, warmup_s: float) -> dict:
         },
         "status_500": sum(o.status >= 500 for o in phase.outcomes),
         "memory": memory_figures(phase.memory, warmup_s),
+        "rss_samples": [{"t_s": t, "mib": m} for t, m in phase.memory],
     }
 
 
@@ -600,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     expect_429 = args.workers + args.queue < args.clients
     warmup = min(args.warmup, args.seconds / 2)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the finally below stops the server
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # SystemExit: the finally below stops the server
     server = Server(args.model, args.workers, args.queue, args.threads, args.out / "server.log")
     phases: list[dict] = []
     try:
@@ -646,4 +669,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
+        print("interrupted: the server is stopped; no figures written", file=sys.stderr)
         sys.exit(130)
