@@ -24,10 +24,12 @@ def test_the_demo_exports_its_runs_and_analyses_held_back_images(seg_run, cls_ru
         result = AnalysisResult.model_validate_json((tmp_path / "predictions" / f"{example['id']}.json").read_text())
         assert result.models.backend == "onnxruntime" and result.decision.class_ == example["decision"]
     assert (tmp_path / "predictions" / "index.html").exists() and "--model" in summary["predict_command"]
+    assert summary["serve_command"].startswith("dermkit serve --model")
     html = "".join(package_section(tmp_path, summary))
     assert (
         summary["sha256"] in html
         and 'href="predictions/index.html"' in html
+        and "dermkit serve --model" in html
         and html.count("<img") == len(summary["examples"])
     )
 

@@ -199,6 +199,7 @@ def export_and_predict(out: Path, data: Path, progress: bool) -> dict[str, Any]:
         "failed": outcome.failed,
         "examples": examples,
         "predict_command": f"dermkit predict --model {package} IMAGES --out DIR",
+        "serve_command": f"dermkit serve --model {package}",
     }
 
 

@@ -71,4 +71,5 @@ def demo(
             highlight=False,
         )
         console.print(f"  analyse more images without PyTorch: {p['predict_command']}", highlight=False)
+        console.print(f"  serve them in a web page and API: dermkit serve --model {p['package']}", highlight=False)
     console.print(f"[bold green]demo finished[/]. Report: {s['report']}")

@@ -141,7 +141,8 @@ def package_section(out: Path, pkg: dict[str, Any]) -> list[str]:
         _kv({"package": pkg["package"], "sha256": pkg["sha256"], "analysed": pkg["analysed"]}),
         "<p>Run on ONNX Runtime, without PyTorch, as a clinic laptop would: "
         f"<code>{html.escape(pkg['predict_command'])}</code>. One report per image: "
-        f'<a href="{html.escape(str(Path(pkg["index"]).relative_to(out)))}">predictions/index.html</a>.</p>',
+        f'<a href="{html.escape(str(Path(pkg["index"]).relative_to(out)))}">predictions/index.html</a>. '
+        f"Serve them in a web page and REST API: <code>{html.escape(pkg.get('serve_command', ''))}</code>.</p>",
     ]
     rows = [
         {
