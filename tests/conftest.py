@@ -88,6 +88,17 @@ def attention_run(synthetic_root, tmp_path_factory) -> Path:
     return train_tiny(synthetic_root, tmp_path_factory.mktemp("runs") / "att", "classification", overrides)
 
 
+@pytest.fixture(scope="session")
+def package(seg_run, cls_run, tmp_path_factory) -> Path:
+    """seg_run + cls_run exported once as a model package (no attention map: occlusion heat map on ONNX
+    Runtime); treat it as read-only."""
+    from dermkit.package import export_package
+
+    out = tmp_path_factory.mktemp("pkg") / "model.dermkit"
+    export_package(seg_run, cls_run, out)
+    return out
+
+
 @dataclass
 class Result:
     code: int

@@ -15,9 +15,9 @@ def test_the_demo_exports_its_runs_and_analyses_held_back_images(seg_run, cls_ru
     shutil.copytree(seg_run, tmp_path / "segmentation")
     shutil.copytree(cls_run, tmp_path / "classification")
     shutil.copy(cls_run / "split.csv", tmp_path / "split.csv")
-    summary = export_and_predict(tmp_path, synthetic_root, progress=False)
-    assert summary["failed"] == [] and summary["analysed"] == len(summary["examples"]) > 0
     table = load_table(synthetic_root)
+    summary = export_and_predict(tmp_path, table, progress=False)
+    assert summary["failed"] == [] and summary["analysed"] == len(summary["examples"]) > 0
     test_ids = set(table.records["image_id"].iloc[side_indices(table, load_split(tmp_path / "split.csv"), "test")])
     for example in summary["examples"]:
         assert example["id"] in test_ids and example["truth"]  # held back: never trained or validated on

@@ -16,6 +16,7 @@ import numpy as np
 
 from dermkit.config import DataConfig, load_config
 from dermkit.data.readers import load_table
+from dermkit.data.records import LesionTable
 from dermkit.data.splits import load_split, save_split, side_indices, split_summary, split_table, verify_split
 from dermkit.data.synthetic import write_synthetic_dataset
 from dermkit.engine.data import load_checked_table
@@ -172,7 +173,7 @@ def held_back_requests(table, split_file: Path, n: int = PACKAGE_EXAMPLES) -> li
     return requests
 
 
-def export_and_predict(out: Path, data: Path, progress: bool) -> dict[str, Any]:
+def export_and_predict(out: Path, table: LesionTable, progress: bool) -> dict[str, Any]:
     """Export the demo's two runs as a model package, then analyse held-back images with it on ONNX
     Runtime exactly as ``dermkit predict --model`` does (JSON, overlays, reports, summary, index)."""
     from dermkit.package import PackageAnalyzer, export_package
@@ -182,7 +183,6 @@ def export_and_predict(out: Path, data: Path, progress: bool) -> dict[str, Any]:
     export_package(out / "segmentation", out / "classification", package)
     predictions = out / "predictions"
     predictions.mkdir(exist_ok=True)
-    table = load_table(data)
     requests = held_back_requests(table, out / "split.csv")
     outcome = analyze_batch(PackageAnalyzer(package), requests, predictions, progress=progress)
     truth = dict(zip(table.records["image_id"], table.records["label"], strict=True))
@@ -263,7 +263,7 @@ def run_demo(
         )
         write_json(out / "summary.json", s)
     if table.has_masks and table.has_labels:
-        s["package"] = export_and_predict(out, data, progress)
+        s["package"] = export_and_predict(out, table, progress)
         write_json(out / "summary.json", s)
     s["report"] = str(demo_report(out, s))
     write_json(out / "summary.json", s)

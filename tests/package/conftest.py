@@ -1,20 +1,11 @@
-"""Model packages exported once per session from the shared tiny runs (treat them as read-only)."""
+"""Model packages exported once per session from the shared tiny runs (treat them as read-only); the
+plain one, ``package``, is in tests/conftest.py (the serve tests use it too)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def package(seg_run, cls_run, tmp_path_factory) -> Path:
-    """unet_s2 + deepconvnet_s2 (no attention map: occlusion heat map on ONNX Runtime)."""
-    from dermkit.package import export_package
-
-    out = tmp_path_factory.mktemp("pkg") / "model.dermkit"
-    export_package(seg_run, cls_run, out)
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Fixtures of the dermkit serve tests: a model package of the shared tiny runs, an app around it,
+"""Fixtures of the dermkit serve tests: an app around the shared tiny runs' model package (``package``),
 real images from the synthetic data set, and image files made to fail in each way."""
 
 from __future__ import annotations
@@ -10,21 +10,11 @@ from serve_images import BlockingAnalyzer
 
 
 @pytest.fixture(scope="session")
-def served_package(seg_run, cls_run, tmp_path_factory) -> Path:
-    """unet_s2 + deepconvnet_s2 exported once (about 15 s); treat it as read-only."""
-    from dermkit.package import export_package
-
-    out = tmp_path_factory.mktemp("serve-pkg") / "model.dermkit"
-    export_package(seg_run, cls_run, out)
-    return out
-
-
-@pytest.fixture(scope="session")
-def analyzer(served_package):
+def analyzer(package):
     """The package on ONNX Runtime, loaded once (ONNX Runtime sessions are safe to share across threads)."""
     from dermkit.package import PackageAnalyzer
 
-    return PackageAnalyzer(served_package, threads=1)
+    return PackageAnalyzer(package, threads=1)
 
 
 @pytest.fixture(scope="session")

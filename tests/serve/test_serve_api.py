@@ -86,10 +86,10 @@ def read_image_fixture() -> np.ndarray:
     return image
 
 
-def test_model_describes_the_package(make_client, analyzer, served_package):
+def test_model_describes_the_package(make_client, analyzer, package):
     body = make_client().get("/api/v1/model").json()
     manifest = analyzer.manifest
-    assert body["backend"] == "onnxruntime" and body["source"] == served_package.name
+    assert body["backend"] == "onnxruntime" and body["source"] == package.name
     assert body["classes"] == manifest.classifier.classes
     assert body["input_sizes"]["classifier"] == list(manifest.classifier.preprocess["size"])
     assert body["input_sizes"]["segmenter"] == list(manifest.segmenter.preprocess["size"])

@@ -120,9 +120,9 @@ def test_uploads_never_reach_the_disk_unless_kept(analyzer, tmp_path):
     assert files_holding(marker, [kept], since) == [path] and WATCH.opened == [str(path)]
 
 
-def test_dermkit_serve_starts_on_a_free_port_and_stops_on_ctrl_c(served_package, tmp_path):
+def test_dermkit_serve_starts_on_a_free_port_and_stops_on_ctrl_c(package, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "dermkit", "serve", "--model", str(served_package), "--port", "0"]
+    command = [sys.executable, "-m", "dermkit", "serve", "--model", str(package), "--port", "0"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = process.stdout.readline()
@@ -138,7 +138,7 @@ def test_dermkit_serve_starts_on_a_free_port_and_stops_on_ctrl_c(served_package,
             process.kill()
     assert process.returncode in (0, 130)
     assert "GET /api/v1/model status=200" in err  # the request log: route, status, time
-    assert str(served_package.parent) not in err
+    assert str(package.parent) not in err
 
 
 @pytest.mark.parametrize(
@@ -149,14 +149,14 @@ def test_dermkit_serve_starts_on_a_free_port_and_stops_on_ctrl_c(served_package,
         (["--workers", "0"], "--workers"),
     ],
 )
-def test_unsafe_or_contradictory_options_exit_2(run_cli, served_package, args, message):
-    result = run_cli("serve", "--model", served_package, *args)
+def test_unsafe_or_contradictory_options_exit_2(run_cli, package, args, message):
+    result = run_cli("serve", "--model", package, *args)
     assert result.code == 2 and message in result.err
 
 
-def test_a_readable_token_file_is_refused(run_cli, served_package, tmp_path):
+def test_a_readable_token_file_is_refused(run_cli, package, tmp_path):
     token = tmp_path / "token"
     token.write_text("a-long-enough-token-123\n")
     token.chmod(0o644)
-    result = run_cli("serve", "--model", served_package, "--host", "0.0.0.0", "--token-file", token)
+    result = run_cli("serve", "--model", package, "--host", "0.0.0.0", "--token-file", token)
     assert result.code == 2 and "chmod 600" in result.err
