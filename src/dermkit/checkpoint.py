@@ -16,7 +16,9 @@ On disk (version 1)::
      "model_name": "unet_s2", "model_kwargs": {...}, "classes": [...],
      "normalize": {"mean": [...], "std": [...]}, "model": {name: tensor},
      # training state, absent from weights-only exports:
-     "optimizer": {...}, "scheduler": {...} | None, "scaler": {...}, "loop": {...}, "torch_rng": ByteTensor}
+     "optimizer": {...}, "scheduler": {...} | None, "scaler": {...}, "loop": {...}, "torch_rng": ByteTensor,
+     # written by runs of several processes (torchrun): every rank's RNG state, in rank order
+     "rank_rngs": [ByteTensor, ...]}
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class TrainingState:
     scaler: dict[str, Any]
     loop: dict[str, Any]
     torch_rng: torch.Tensor
+    rank_rngs: list[torch.Tensor] | None = None  # each process's RNG under torchrun (rank 0's is torch_rng)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,8 @@ class Checkpoint:
             payload.update(
                 optimizer=t.optimizer, scheduler=t.scheduler, scaler=t.scaler, loop=t.loop, torch_rng=t.torch_rng
             )
+            if t.rank_rngs is not None:
+                payload["rank_rngs"] = list(t.rank_rngs)
         return payload
 
 
@@ -186,7 +191,12 @@ def checkpoint_from_payload(payload: Any, source: str | Path = "checkpoint") -> 
         problems = _schema_problems(payload, TRAINING_KEYS)
         if problems:
             raise CheckpointError(f"{source}: damaged training state ({'; '.join(problems)})")
-        training = TrainingState(*(payload[k] for k in TRAINING_KEYS))
+        rank_rngs = payload.get("rank_rngs")
+        if rank_rngs is not None and not (
+            isinstance(rank_rngs, list | tuple) and all(isinstance(r, torch.Tensor) for r in rank_rngs)
+        ):
+            raise CheckpointError(f"{source}: damaged training state ('rank_rngs' is not a list of tensors)")
+        training = TrainingState(*(payload[k] for k in TRAINING_KEYS), rank_rngs=rank_rngs)
     return Checkpoint(
         payload["task"],
         payload["config"],

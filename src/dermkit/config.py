@@ -188,12 +188,17 @@ class InferenceConfig(_Strict):
 
 class TrainConfig(_Strict):
     epochs: int = Field(10, ge=1)
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = Field(16, ge=1, description="the global batch: split across processes under torchrun")
     seed: int = 0
     early_stop_patience: int | None = Field(None, ge=1, description="epochs without monitor gain")
     monitor: str | None = Field(None, description="validation metric to select checkpoints; task default if empty")
     grad_clip: float | None = Field(None, gt=0)
-    amp: bool = Field(True, description="mixed precision, used only on CUDA")
+    amp: bool = Field(True, description="with precision=auto: float16 mixed precision on CUDA (fp32 when false)")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="autocast of training steps and validation: auto (fp16 on CUDA with amp, fp32 on the CPU), "
+        "fp32, bf16 (CPUs with AVX-512 BF16/AMX, recent GPUs) or fp16 (CUDA only)",
+    )
     channels_last: bool = Field(True, description="NHWC memory format (about 30% faster convolutions on CPU)")
     max_batches_per_epoch: int | None = Field(None, ge=1, description="cap for quick runs")
     checkpoint_every: int = Field(0, ge=0, description="also checkpoint every N steps (0 = epoch ends only)")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from dermkit.cli._app import Interrupted, app, console
+from dermkit.cli._app import EXIT_INTERRUPTED, Interrupted, app, console
 from dermkit.cli._common import CacheDirOption
 
 train_app = typer.Typer(help="Train a segmenter or a classifier from a recipe.", no_args_is_help=True)
@@ -68,13 +68,18 @@ def _train(
 
     # The trainer checks the recipe (model, loss, size, focus run) first: a bad one fails before the folder is named.
     trainer = Trainer(cfg, run_dir, resume=resume is not None)
-    console.print(f"run folder: {run_dir}")
+    speak = trainer.is_main  # under torchrun, only rank 0 prints
+    if speak:
+        console.print(f"run folder: {run_dir}")
     try:
         final = trainer.fit()
     except KeyboardInterrupt:  # the trainer saved a mid-epoch last.pt before re-raising
+        if not speak:
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         raise Interrupted(resume_hint(command, run_dir)) from None
-    console.print_json(data=final)
-    console.print(f"run folder: {run_dir}")
+    if speak:
+        console.print_json(data=final)
+        console.print(f"run folder: {run_dir}")
 
 
 def _command(command: str):

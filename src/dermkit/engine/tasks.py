@@ -62,14 +62,19 @@ class BaseTask:
         self.normalize = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
 
     def prepare(self, run_dir: Path, expect_fingerprint: dict[str, Any] | None = None) -> PreparedData:
-        """Checked, split data (nothing written yet; see :meth:`PreparedData.write`)."""
-        return prepare_data(
+        """Checked, split data (nothing written yet; see :meth:`PreparedData.write`), adopted by the task."""
+        data = prepare_data(
             self.cfg.data,
             run_dir,
             need_masks=self.need_masks,
             need_labels=self.need_labels,
             expect_fingerprint=expect_fingerprint,
         )
+        self.adopt(data)
+        return data
+
+    def adopt(self, data: PreparedData) -> None:
+        """Take what the task needs from prepared data (also data prepared by another process)."""
 
     def model_kwargs(self) -> dict[str, Any]:
         return dict(self.cfg.model.kwargs)
@@ -157,12 +162,10 @@ class ClassificationTask(BaseTask):
 
     need_labels = True
 
-    def prepare(self, run_dir: Path, expect_fingerprint: dict[str, Any] | None = None) -> PreparedData:
-        data = super().prepare(run_dir, expect_fingerprint)
+    def adopt(self, data: PreparedData) -> None:
         self.classes = data.table.classes
         self.labels = data.table.label_indices()
         self.table, self.train_rows = data.table, data.indices("train")
-        return data
 
     def model_kwargs(self) -> dict[str, Any]:
         return {"num_classes": len(self.classes), "in_channels": 3, **self.cfg.model.kwargs}

@@ -38,8 +38,10 @@ from dermkit.data.splits import load_split
 from dermkit.data.transforms import STREAM_ORDER, STREAM_TORCH, item_seed
 from dermkit.device import resolve_device, seed_everything, to_device
 from dermkit.engine.checks import check_recipe
-from dermkit.engine.data import FINGERPRINT_FILE
+from dermkit.engine.data import FINGERPRINT_FILE, PreparedData
+from dermkit.engine.distributed import DistributedContext, current, quiet_other_ranks, run_on_main, run_on_main_first
 from dermkit.engine.plots import plot_curves
+from dermkit.engine.precision import Precision, resolve_precision
 from dermkit.engine.rundir import (
     LOCK_FILE,
     RESUME_MAY_CHANGE,
@@ -125,18 +127,28 @@ class HardInterrupt(KeyboardInterrupt):
     """A second Ctrl-C, possibly in the middle of an optimiser step: nothing is saved."""
 
 
+#: Under torchrun one Ctrl-C reaches a process twice (from the terminal, then forwarded by torchrun's
+#: agent); signals this close to the first count as the same one.
+SAME_CTRL_C_SECONDS = 2.0
+
+
 @contextlib.contextmanager
-def _deferred_interrupt():
+def _deferred_interrupt(debounce: float = 0.0):
     """While active, a first Ctrl-C (SIGINT) only sets a flag that the loop checks between
-    optimiser steps, so an interrupted run saves a consistent state; a second one interrupts at
-    once. Outside the main thread (where signals cannot be handled) this does nothing."""
-    hit = {"n": 0}
+    optimiser steps, so an interrupted run saves a consistent state; a second one (more than
+    ``debounce`` seconds later) interrupts at once. Outside the main thread (where signals cannot be
+    handled) this does nothing."""
+    hit = {"n": 0, "first": 0.0}
     if threading.current_thread() is not threading.main_thread():
         yield lambda: False
         return
 
     def handler(signum, frame):
+        now = time.monotonic()
+        if hit["n"] and now - hit["first"] <= debounce:
+            return
         hit["n"] += 1
+        hit["first"] = hit["first"] or now
         if hit["n"] > 1:
             raise HardInterrupt
 
@@ -223,12 +235,20 @@ class Trainer:
         self.resume = resume
         self.progress = progress
         self.on_epoch_end = on_epoch_end
-        self.device = resolve_device(cfg.train.device)
+        self.dist: DistributedContext
+        self.dist, self.device = current(resolve_device(cfg.train.device))
+        self.precision: Precision = resolve_precision(cfg.train, self.device)
         self.task = create_task(cfg)
         self.state = LoopState()
 
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes the run folder (always, but for ranks > 0 under torchrun)."""
+        return self.dist.is_main
+
     # -- set-up -----------------------------------------------------------------------------
-    def _setup(self) -> None:
+    def _setup(self, prepared: PreparedData | None = None) -> None:
+        """Check the resume, prepare the data (or adopt ``prepared``, rank 0's), build model and optimiser."""
         cfg = self.cfg
         expect = None
         resume_from = None
@@ -255,7 +275,11 @@ class Trainer:
                 f"{self.run_dir} already holds a run; resume it (`--resume`, or resume=True) or choose another folder"
             )
         seed_everything(cfg.train.seed)
-        self.data = self.task.prepare(self.run_dir, expect_fingerprint=expect)
+        if prepared is None:
+            self.data = self.task.prepare(self.run_dir, expect_fingerprint=expect)
+        else:
+            self.data = prepared
+            self.task.adopt(prepared)
         if self.resume:
             check_same_split(self.run_dir, self.data.split)
         self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
@@ -267,14 +291,13 @@ class Trainer:
         self.optimizer = build_optimizer(cfg, params)
         self.mode = self.task.monitor_mode(cfg.monitor)
         self.scheduler = build_scheduler(cfg, self.optimizer, self.mode)
-        self.use_amp = cfg.train.amp and self.device.type == "cuda"
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision.loss_scaling)
         if resume_from is not None:
             self._restore(resume_from, self.run_dir / "checkpoints" / "last.pt")
-        # Everything is checked: only now is the run's record (re)written.
-        self.data.write(self.run_dir)
-        (self.run_dir / "config.yaml").write_text(dump_config(cfg))
-        self._write_environment()
+        if self.is_main:  # everything is checked: only now is the run's record (re)written
+            self.data.write(self.run_dir)
+            (self.run_dir / "config.yaml").write_text(dump_config(cfg))
+            self._write_environment()
 
     def _loader(self, dataset, batches: list[list[int]] | None = None, batch_size: int | None = None) -> DataLoader:
         workers = self.cfg.data.num_workers
@@ -299,6 +322,7 @@ class Trainer:
             scaler=self.scaler.state_dict(),
             loop=asdict(self.state),
             torch_rng=torch.get_rng_state(),
+            rank_rngs=self.dist.gather(torch.get_rng_state()) if self.dist.enabled else None,
         )
         # The input scaling the weights were trained with is stored because a model rebuilt
         # without its pretrained source would not know it.
@@ -329,13 +353,37 @@ class Trainer:
                 f"{path}: the training state does not fit this run's model and optimiser "
                 f"({str(exc).splitlines()[0]}); it is not this run's checkpoint"
             ) from None
-        torch.set_rng_state(t.torch_rng.cpu())
+        torch.set_rng_state(self._own_rng(t).cpu())
         log.info("resumed from %s at epoch %d, batch %d", path, self.state.epoch + 1, self.state.batch)
+
+    def _own_rng(self, t: TrainingState) -> torch.Tensor:
+        """This rank's saved torch RNG state (rank 0's, or a single process's, is ``torch_rng``)."""
+        if not self.dist.enabled or self.dist.is_main:
+            return t.torch_rng
+        if t.rank_rngs is not None and len(t.rank_rngs) == self.dist.world_size:
+            return t.rank_rngs[self.dist.rank]
+        if self.state.batch:  # at an epoch start the RNG is re-seeded anyway
+            log.warning(
+                "the checkpoint was written by %s process(es), this run has %d: dropout after this mid-epoch "
+                "resume differs from an uninterrupted run",
+                len(t.rank_rngs) if t.rank_rngs else 1,
+                self.dist.world_size,
+            )
+        return t.torch_rng
 
     def _write_environment(self) -> None:
         """RUN/environment.json: the first start's record; each resume is appended under ``resumes``."""
         path = self.run_dir / "environment.json"
         env = environment(self.cfg.train.seed, str(self.device))
+        env["precision"] = self.precision.name
+        env["processes"] = self.dist.world_size
+        if self.dist.enabled:
+            env["distributed"] = {
+                "backend": self.dist.backend,
+                "world_size": self.dist.world_size,
+                "global_batch": self.cfg.train.batch_size,
+                "batch_per_process": -(-self.cfg.train.batch_size // self.dist.world_size),
+            }
         if self.resume and path.exists():
             try:
                 first = json.loads(path.read_text())
@@ -346,7 +394,11 @@ class Trainer:
         write_json(path, env)
 
     def _save(self, name: str) -> None:
-        save_checkpoint(self.run_dir / "checkpoints" / name, self._checkpoint())
+        """Write a checkpoint (rank 0); under torchrun every rank calls this at the same step, because
+        the checkpoint gathers each rank's RNG state."""
+        checkpoint = self._checkpoint()
+        if self.is_main:
+            save_checkpoint(self.run_dir / "checkpoints" / name, checkpoint)
 
     # -- the loop ---------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
@@ -355,27 +407,35 @@ class Trainer:
         Ctrl-C (KeyboardInterrupt) during an epoch saves ``checkpoints/last.pt`` at the last
         finished batch before it propagates, so ``--resume`` continues from there exactly.
         """
+        quiet_other_ranks(self.dist)
+        with contextlib.ExitStack() as stack:
+            # Rank 0 checks and splits the data; the other ranks set up on what it found.
+            run_on_main_first(self.dist, lambda: self._begin(stack), self._setup, "the run's set-up")
+            # The same weights on every rank (seeded alike, and DDP broadcasts rank 0's, a collective: so only
+            # once every rank is set up); ``self.model`` stays the bare network (evaluation, checkpoints).
+            self.train_model = self.dist.wrap(self.model, self.device)
+            while self.state.epoch < self.cfg.train.epochs:
+                if self._train_epoch():
+                    break
+            return run_on_main(self.dist, self._finish, "the final evaluation")
+
+    def _begin(self, stack: contextlib.ExitStack) -> PreparedData:
+        """Claim and lock the run folder, attach its log and set up (rank 0); returns the prepared data."""
         created = not self.run_dir.exists()
         if self.run_dir.exists() and not self.run_dir.is_dir():
             raise DermkitError(f"{self.run_dir}: is an existing file, not a folder; give a folder for the run")
         claim_run_dir(self.run_dir)  # before the lock: a user's folder is refused untouched
-        with RunLock(self.run_dir):
-            handler = attach_log(self.run_dir)
-            try:
-                try:
-                    self._setup()
-                except DermkitError:
-                    if created:  # a folder this call made and nothing worth keeping went into: take it away
-                        _remove_if_only(self.run_dir, {RUN_MARKER, LOCK_FILE, "train.log"}, handler)
-                    raise
-                cfg = self.cfg
-                while self.state.epoch < cfg.train.epochs:
-                    if self._train_epoch():
-                        break
-                return self._finish()
-            finally:
-                logging.getLogger("dermkit").removeHandler(handler)
-                handler.close()
+        stack.enter_context(RunLock(self.run_dir))
+        handler = attach_log(self.run_dir)
+        stack.callback(handler.close)
+        stack.callback(logging.getLogger("dermkit").removeHandler, handler)
+        try:
+            self._setup()
+        except DermkitError:
+            if created:  # a folder this call made and nothing worth keeping went into: take it away
+                _remove_if_only(self.run_dir, {RUN_MARKER, LOCK_FILE, "train.log"}, handler)
+            raise
+        return self.data
 
     def _train_epoch(self) -> bool:
         """One epoch (possibly resumed mid-way); returns True when early stopping fires."""
@@ -384,8 +444,11 @@ class Trainer:
         batches = epoch_batches(len(self.train_set), cfg.train.batch_size, cfg.train.seed, epoch, self.sample_weights)
         if cfg.train.max_batches_per_epoch:
             batches = batches[: cfg.train.max_batches_per_epoch]
+        if self.dist.enabled:  # a last batch with fewer images than processes would leave a rank without one
+            batches = [b for b in batches if len(b) >= self.dist.world_size]
         if st.batch == 0:  # a mid-epoch resume restored the torch RNG from its checkpoint instead
-            torch.manual_seed(item_seed(cfg.train.seed, epoch, 0, STREAM_TORCH))  # dropout etc. fixed per epoch
+            # dropout etc. fixed per epoch (and per process under torchrun; rank 0 = one process's)
+            torch.manual_seed(item_seed(cfg.train.seed, epoch, self.dist.rank, STREAM_TORCH))
         self.train_set.set_epoch(epoch)
         done = st.batch
         self.model.train()
@@ -396,7 +459,7 @@ class Trainer:
             total=len(batches),
             initial=done,
             desc=f"epoch {epoch + 1}/{cfg.train.epochs}",
-            disable=not self.progress,
+            disable=not (self.progress and self.is_main),
             leave=False,
             dynamic_ncols=True,
         )
@@ -423,26 +486,25 @@ class Trainer:
             "train_loss": st.running_loss / max(st.running_images, 1),
         }
         if len(self.val_set):
-            metrics.update(
-                self.task.evaluate(
-                    self.model,
-                    self._loader(self.val_set, batch_size=cfg.train.batch_size),
-                    self.loss_fn,
-                    self.device,
-                    prefix="val_",
-                )
-            )
+            metrics.update(run_on_main(self.dist, self._validate, "validation"))
         metrics["seconds"] = round(time.perf_counter() - t0, 2)
         stop = self._end_epoch(metrics)
         return stop
 
+    def _validate(self) -> dict[str, float]:
+        loader = self._loader(self.val_set, batch_size=self.cfg.train.batch_size)
+        with self.precision.autocast():
+            return self.task.evaluate(self.model, loader, self.loss_fn, self.device, prefix="val_")
+
     def _train_batches(self, batches: list[list[int]], bar) -> None:
-        """The optimiser steps of the epoch's remaining batches."""
+        """The optimiser steps of the epoch's remaining batches (this rank's slice of each)."""
         st = self.state
-        with _deferred_interrupt() as interrupted:
-            for batch in self._loader(self.train_set, batches[st.batch :]):
+        mine = [self.dist.shard(b) for b in batches[st.batch :]] if self.dist.enabled else batches[st.batch :]
+        debounce = SAME_CTRL_C_SECONDS if self.dist.enabled else 0.0
+        with _deferred_interrupt(debounce) as interrupted:
+            for batch in self._loader(self.train_set, mine):
                 self._step(batch, batches, bar)
-                if interrupted():
+                if self.dist.any(interrupted()):  # every rank stops after the same step
                     raise KeyboardInterrupt
 
     def _step(self, batch, batches: list[list[int]], bar) -> None:
@@ -450,17 +512,22 @@ class Trainer:
         cfg, st = self.cfg, self.state
         epoch = st.epoch
         batch = _to_device(batch, self.device, self.memory_format)
-        with torch.autocast(self.device.type, enabled=self.use_amp):
-            loss = self.task.loss(self.model, batch, self.loss_fn)
-        if not torch.isfinite(loss):
+        with self.precision.autocast():
+            loss = self.task.loss(self.train_model, batch, self.loss_fn)
+        images = len(batch["index"])
+        value = loss.item()
+        # One all-reduce under torchrun: the batch's loss over every rank, and whether any diverged.
+        nonfinite, loss_sum, images_sum = self.dist.sum(not np.isfinite(value), value * images, images)
+        if nonfinite:
             self._save("diverged.pt")
             raise TrainingDiverged(
-                f"loss became {loss.item()} at epoch {epoch + 1}, batch {st.batch + 1}; the state before this "
+                f"loss became {value if not np.isfinite(value) else 'NaN or infinite on another process'} at "
+                f"epoch {epoch + 1}, batch {st.batch + 1}; the state before this "
                 f"step is in {self.run_dir / 'checkpoints' / 'diverged.pt'}. Lower optim.lr, set "
                 "train.grad_clip, or check the data for broken images."
             )
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss * self.dist.loss_weight(images, len(batches[st.batch]))).backward()
         if cfg.train.grad_clip:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
@@ -468,8 +535,8 @@ class Trainer:
         self.scaler.update()
         st.batch += 1
         st.step += 1
-        st.running_loss += loss.item() * len(batch["index"])
-        st.running_images += len(batch["index"])
+        st.running_loss += loss_sum
+        st.running_images += int(images_sum)
         bar.update(1)
         bar.set_postfix(loss=f"{st.running_loss / st.running_images:.4f}")
         if cfg.train.checkpoint_every and st.step % cfg.train.checkpoint_every == 0 and st.batch < len(batches):
@@ -493,16 +560,18 @@ class Trainer:
         st.history.append(metrics)
         st.epoch += 1
         st.batch = 0
-        self._write_history()
+        if self.is_main:
+            self._write_history()
         if improved:
             self._save("best.pt")
         self._save("last.pt")
         shown = " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
         log.info("%s%s", shown, " *" if improved else "")
-        if self.progress:
+        if self.progress and self.is_main:
             tqdm.write(shown + (" *" if improved else ""))
         if self.on_epoch_end is not None:
-            self.on_epoch_end(dict(metrics))
+            hook = self.on_epoch_end
+            run_on_main(self.dist, lambda: hook(dict(metrics)), "the epoch-end hook")
         patience = cfg.train.early_stop_patience
         if patience and st.bad_epochs >= patience:
             log.info("early stop: %s did not improve for %d epochs", monitor, patience)
@@ -523,6 +592,7 @@ class Trainer:
         """Reload the best weights and evaluate them on validation and test."""
         best = self.run_dir / "checkpoints" / "best.pt"
         self.model.load_state_dict(load_checkpoint(best, map_location=self.device).weights)
+        # Final metrics, calibration and the OOD fit run in full precision whatever the training used.
         final = {
             "recipe": self.cfg.recipe,
             "best_epoch": self.state.best_epoch,
