@@ -200,6 +200,9 @@ class TrainConfig(_Strict):
         "fp32, bf16 (CPUs with AVX-512 BF16/AMX, recent GPUs) or fp16 (CUDA only)",
     )
     channels_last: bool = Field(True, description="NHWC memory format (about 30% faster convolutions on CPU)")
+    sync_batchnorm: bool = Field(
+        True, description="under torchrun on CUDA: BatchNorm statistics over the global batch (no effect on CPUs)"
+    )
     max_batches_per_epoch: int | None = Field(None, ge=1, description="cap for quick runs")
     checkpoint_every: int = Field(0, ge=0, description="also checkpoint every N steps (0 = epoch ends only)")
     device: str = Field("auto", description="auto (CUDA when available), cpu or cuda[:N]")

@@ -103,10 +103,15 @@ class DistributedContext:
         """Whether ``flag`` is set on any rank."""
         return self.sum(float(flag))[0] > 0
 
-    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-        """``model`` in DistributedDataParallel (the model itself for one process)."""
+    def wrap(self, model: torch.nn.Module, device: torch.device, sync_batchnorm: bool = True) -> torch.nn.Module:
+        """``model`` in DistributedDataParallel (the model itself for one process). On CUDA, BatchNorm
+        layers become SyncBatchNorm when asked (statistics over the global batch, as one process has);
+        the CPU has no SyncBatchNorm, so there each process normalises its slice with its own statistics.
+        The wrapper's ``module`` holds the same parameter objects as ``model``."""
         if not self.enabled:
             return model
+        if sync_batchnorm and device.type == "cuda":
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
         ids = [device.index] if device.type == "cuda" else None
         # Buffers (BatchNorm's running statistics) come from rank 0 at every forward, so the
         # checkpoint rank 0 writes holds the statistics every rank used.

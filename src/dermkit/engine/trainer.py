@@ -413,7 +413,8 @@ class Trainer:
             run_on_main_first(self.dist, lambda: self._begin(stack), self._setup, "the run's set-up")
             # The same weights on every rank (seeded alike, and DDP broadcasts rank 0's, a collective: so only
             # once every rank is set up); ``self.model`` stays the bare network (evaluation, checkpoints).
-            self.train_model = self.dist.wrap(self.model, self.device)
+            self.train_model = self.dist.wrap(self.model, self.device, self.cfg.train.sync_batchnorm)
+            self.model = getattr(self.train_model, "module", self.model)
             while self.state.epoch < self.cfg.train.epochs:
                 if self._train_epoch():
                     break
