@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from dermkit.cli import data, demo, evaluate, export, predict, preprocess, recipes, reproduce, serve, train, tune  # noqa: F401  (register commands)
+from dermkit.cli import bench, data, demo, evaluate, export, predict, preprocess, recipes, reproduce, serve, train, tune  # noqa: F401  (register commands)
 from dermkit.cli._app import EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, Interrupted, app, console, err_console
 from dermkit.errors import DataProblems, DermkitError
 
