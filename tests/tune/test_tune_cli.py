@@ -110,8 +110,11 @@ def test_ten_trials_prune_write_the_best_recipe_and_a_second_process_shares_the_
     trials = _study(out).trials
     assert [t.number for t in trials] == list(range(len(trials)))  # numbered by the storage: no collisions
     assert 14 <= len(trials) <= 15 and all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-    processes = {_trial_record(out, t.number)["process"].split(":")[1] for t in trials[10:]}
-    assert str(second.pid) in processes and str(os.getpid()) in processes
+    pids = [_trial_record(out, t.number)["process"].split(":")[1] for t in trials[10:]]
+    assert str(second.pid) in pids and str(os.getpid()) in pids
+    # each process counts the trials it trained itself, not those the other added meanwhile
+    assert f"({pids.count(str(second.pid))} trials run by this process)" in stdout
+    assert f"({pids.count(str(os.getpid()))} trials run by this process)" in res.out
     assert "best: trial" in stdout
 
 

@@ -201,3 +201,58 @@ def test_a_trial_whose_process_died_is_failed_and_queued_again_by_the_heartbeat(
     states = [t.state for t in study.get_trials()]
     assert states == [TrialState.FAIL, TrialState.WAITING]
     assert study.trials[1].params == study.trials[0].params and study.trials[1].system_attrs["failed_trial"] == 0
+
+
+def _draws(studies, rounds=3):
+    """Each study in turn asks for a trial and samples SPACE (one process after another); the lr values."""
+    lrs = []
+    for _ in range(rounds):
+        for study in studies:
+            trial = study.ask()
+            lrs.append(SPACE.suggest(trial)["optim.lr"])
+            study.tell(trial, 0.5)
+    return lrs
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Optuna: heartbeats are meant for optimize(), not ask()
+def test_processes_that_open_a_study_together_draw_different_values_and_a_seed_repeats_its_draws(url, base, tmp_path):
+    # Two processes started at once both see an empty study; seeded once per process (seed + trials
+    # held), they drew the same values trial after trial through TPE's random start-up.
+    together = _draws([_open(url, base, sampler="tpe"), _open(url, base, sampler="tpe")])
+    assert len(set(together)) == len(together) == 6
+    # One process, same seed: the same values under the same trial numbers; another seed: others.
+    (tmp_path / "alone").mkdir(), (tmp_path / "other").mkdir()
+    alone = _draws([_open(default_storage(tmp_path / "alone"), base, sampler="tpe")], rounds=6)
+    assert alone == together
+    other = _draws([_open(default_storage(tmp_path / "other"), base, sampler="tpe", seed=1)], rounds=6)
+    assert not set(other) & set(together)
+
+
+def test_a_negative_seed_is_a_config_error(url, base):
+    with pytest.raises(ConfigError, match="--seed -1: the sampler's seed must be >= 0"):
+        _open(url, base, seed=-1)
+
+
+def _open_after(barrier, url: str, errors) -> None:
+    barrier.wait()  # every process opens the new storage at the same moment
+    try:
+        open_storage(url)
+    except ConfigError as exc:
+        errors.put(str(exc))
+
+
+def test_processes_opening_a_new_sqlite_storage_together_all_get_it(tmp_path):
+    # Optuna creates missing tables by check-then-create: without the schema lock, one of four
+    # processes opening a new file at once fails with "table ... already exists" (every time here).
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")  # the children inherit the imports
+    url, barrier, errors = default_storage(tmp_path), ctx.Barrier(4), ctx.Queue()
+    processes = [ctx.Process(target=_open_after, args=(barrier, url, errors)) for _ in range(4)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout=60)
+    assert [p.exitcode for p in processes] == [0] * 4
+    assert errors.empty(), errors.get()
+    assert (tmp_path / "study.db.lock").is_file()

@@ -47,7 +47,7 @@ def tune(
         Path | None,
         typer.Option("--out", help="Folder for the trials' run folders and the outputs (default runs/tune-<study>)."),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Sampler seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Sampler seed.")] = 0,
     startup_trials: Annotated[
         int, typer.Option("--startup-trials", min=0, help="Trials run to the end before pruning and TPE start.")
     ] = 5,

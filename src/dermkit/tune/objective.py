@@ -11,8 +11,6 @@ The run folder of every trial, pruned and interrupted ones included, is a normal
 from __future__ import annotations
 
 import math
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from dermkit.engine.trainer import Trainer, TrainingDiverged
 from dermkit.files import write_json
 from dermkit.tune.recipe import resolve, with_params
 from dermkit.tune.space import SearchSpace
-from dermkit.tune.study import ATTR_FAILED, ATTR_INTERRUPTED, ATTR_RUN_DIR
+from dermkit.tune.study import ATTR_FAILED, ATTR_INTERRUPTED, ATTR_PROCESS, ATTR_RUN_DIR, process_label
 
 TRIAL_FILE = "trial.json"
 
@@ -74,9 +72,10 @@ class Objective:
         cfg = resolve(with_params(self.tree, params), f"trial {trial.number}")
         run_dir = trial_dir(self.out, trial.number)
         trial.set_user_attr(ATTR_RUN_DIR, str(run_dir))
+        trial.set_user_attr(ATTR_PROCESS, process_label())
         reporter = EpochReporter(trial, self.monitor)
         record = {**self.study_label, "trial": trial.number, "params": params, "monitor": self.monitor}
-        record["process"] = f"{socket.gethostname()}:{os.getpid()}"
+        record["process"] = process_label()
         outcome, value = "failed", None
         try:
             final = Trainer(cfg, run_dir, progress=False, on_epoch_end=reporter).fit()

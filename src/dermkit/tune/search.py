@@ -38,10 +38,12 @@ from dermkit.tune.report import (
 from dermkit.tune.space import load_space
 from dermkit.tune.study import (
     ATTR_FAILED,
+    ATTR_PROCESS,
     FINISHED,
     default_storage,
     finished,
     open_study,
+    process_label,
     queue_interrupted,
     retried_from,
     shown_url,
@@ -204,7 +206,10 @@ def tune(settings: TuneSettings, echo: Callable[[str], None] = lambda _: None) -
         else:
             messages.append(f"study {name!r} already has {finished(study)} finished trials (target {settings.trials})")
     finally:
-        ran = len({t.number for t in study.get_trials(deepcopy=False)} - before)
+        me = process_label()  # other processes of a shared study add trials meanwhile: count only ours
+        ran = sum(
+            t.number not in before and t.user_attrs.get(ATTR_PROCESS) == me for t in study.get_trials(deepcopy=False)
+        )
         result = _write_outputs(study, tree, space, out, base.monitor, direction, url, ran, requeued, messages)
     return result
 
