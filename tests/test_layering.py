@@ -22,6 +22,8 @@ FORBIDDEN = [
     ("dermkit.ood", ("dermkit.engine", "dermkit.inference", "dermkit.cli", "dermkit.models", "dermkit.pipeline")),
     ("dermkit.pipeline", ("dermkit.cli", "dermkit.engine", "dermkit.evaluation", "dermkit.package", "dermkit.serve")),
     ("dermkit.package", ("dermkit.cli", "dermkit.engine", "dermkit.evaluation", "dermkit.serve")),
+    ("dermkit.tune", ("dermkit.cli", "dermkit.bench", "dermkit.serve", "dermkit.pipeline")),
+    ("dermkit.bench", ("dermkit.cli", "dermkit.serve", "dermkit.tune")),
 ]
 
 

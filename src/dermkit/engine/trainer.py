@@ -237,6 +237,8 @@ class Trainer:
         self.on_epoch_end = on_epoch_end
         self.dist: DistributedContext
         self.dist, self.device = current(resolve_device(cfg.train.device))
+        # Under torchrun, rank 0's folder (a default name has the second it was made in, which may differ).
+        self.run_dir = Path(self.dist.broadcast(str(self.run_dir)))
         self.precision: Precision = resolve_precision(cfg.train, self.device)
         self.task = create_task(cfg)
         self.state = LoopState()
