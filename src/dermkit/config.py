@@ -166,6 +166,11 @@ class InferenceConfig(_Strict):
     """How a trained model is applied (``evaluate``, ``segment``, the demo)."""
 
     threshold: float = Field(0.5, gt=0, lt=1, description="segmentation: probability cut-off")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32",
+        description="the networks' precision in evaluate, segment and predict: bf16 autocast is 1.4-1.7x faster "
+        "on CPUs with AVX-512 BF16 (benchmarks/RESULTS.md), but fp32 is what the ONNX model package computes",
+    )
     tta: bool = Field(False, description="average predictions over flips (test-time augmentation)")
     postprocess: bool = Field(False, description="segmentation: keep the largest lesion, fill its holes")
     calibration: Literal["temperature", "bias_corrected"] = Field(

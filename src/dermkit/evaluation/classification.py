@@ -65,7 +65,11 @@ def predict_logits(
         disable=not progress,
         leave=False,
     ):
-        out.append(tta_class_logits(run.model, batch["image"].to(run.device), batch["meta"].to(run.device), tta).cpu())
+        out.append(
+            tta_class_logits(
+                run.model, batch["image"].to(run.device), batch["meta"].to(run.device), tta, run.autocast_dtype
+            ).cpu()
+        )
     return torch.cat(out).numpy()
 
 

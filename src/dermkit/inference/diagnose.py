@@ -78,7 +78,7 @@ def diagnose(
     pre = preprocess(focused, run.cfg.data.preprocess)
     x = run.to_tensor(pre.image)
     m = torch.from_numpy(encode_metadata(meta or Metadata(image_id="image", lesion_id="image")))[None].to(run.device)
-    logits = tta_class_logits(run.model, x, m, tta).cpu()
+    logits = tta_class_logits(run.model, x, m, tta, run.autocast_dtype).cpu()
     cal = run.calibration(tta) if calibrated else IDENTITY
     if meta is None:  # no age, sex or site: the metadata expert has nothing to say about this lesion
         cal = cal.without_metadata()

@@ -15,7 +15,7 @@ __all__ = ["clean_mask", "predict_mask", "predict_mask_proba"]
 def predict_mask_proba(run: LoadedRun, image: np.ndarray, tta: bool | None = None) -> np.ndarray:
     """(H, W) lesion probability for an (H, W, 3) uint8 image, at the image's own size."""
     pre = preprocess(image, run.cfg.data.preprocess)
-    proba = tta_mask_proba(run.model, run.to_tensor(pre.image), run.tta(tta))[0, 0].cpu().numpy()
+    proba = tta_mask_proba(run.model, run.to_tensor(pre.image), run.tta(tta), run.autocast_dtype)[0, 0].cpu().numpy()
     return restore_mask(proba.astype(np.float32), pre)
 
 

@@ -44,6 +44,11 @@ class LoadedRun:
     def task(self) -> Task:
         return self.cfg.task
 
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        """The networks' autocast dtype at inference (``inference.precision``; None: fp32)."""
+        return torch.bfloat16 if self.cfg.inference.precision == "bf16" else None
+
     def tta(self, override: bool | None = None) -> bool:
         """Whether to use test-time augmentation: ``override`` when given, else the recipe's ``inference.tta``."""
         return self.cfg.inference.tta if override is None else override

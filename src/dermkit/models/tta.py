@@ -71,20 +71,39 @@ def average_views(
     return torch.stack(list(parts)).mean(0)
 
 
+def _autocast(images: Tensor, dtype: torch.dtype | None):
+    """Autocast the forward passes to ``dtype`` (None: full precision); outputs are made float32 again."""
+    return torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None)
+
+
 @torch.no_grad()
-def tta_mask_proba(model: nn.Module, images: Tensor, enabled: bool) -> Tensor:
-    """(B, 1, H, W) lesion probabilities of a segmenter, averaged over the 4 flips when ``enabled``."""
+def tta_mask_proba(model: nn.Module, images: Tensor, enabled: bool, dtype: torch.dtype | None = None) -> Tensor:
+    """(B, 1, H, W) lesion probabilities of a segmenter, averaged over the 4 flips when ``enabled``;
+    the network runs in ``dtype`` when given (``inference.precision``), the averaging in float32."""
     views = tta_views(*images.shape[-2:], enabled=enabled, rotations=False)
-    return average_views(
-        lambda v: torch.sigmoid(model(v).mask_logits.float()), images, views, spatial=True, batched=True
-    )
+
+    def forward(v: Tensor) -> Tensor:
+        with _autocast(images, dtype):
+            logits = model(v).mask_logits
+        return torch.sigmoid(logits.float())
+
+    return average_views(forward, images, views, spatial=True, batched=True)
 
 
 @torch.no_grad()
-def tta_class_logits(model: nn.Module, images: Tensor, meta: Tensor | None, enabled: bool) -> Tensor:
+def tta_class_logits(
+    model: nn.Module, images: Tensor, meta: Tensor | None, enabled: bool, dtype: torch.dtype | None = None
+) -> Tensor:
     """(B, C) logits of a classifier for a normalised batch, averaged over views when ``enabled``.
 
-    ``meta`` reaches the model only when it uses metadata (:func:`~dermkit.models.classify`).
+    ``meta`` reaches the model only when it uses metadata (:func:`~dermkit.models.classify`); the network
+    runs in ``dtype`` when given (``inference.precision``).
     """
     views = tta_views(*images.shape[-2:], enabled=enabled)
-    return average_views(lambda v: classify(model, v, meta).class_logits.float(), images, views, spatial=False)
+
+    def forward(v: Tensor) -> Tensor:
+        with _autocast(images, dtype):
+            logits = classify(model, v, meta).class_logits
+        return logits.float()
+
+    return average_views(forward, images, views, spatial=False)
