@@ -150,6 +150,18 @@ def test_reliability_diagram_writes_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_reliability_points_are_the_non_empty_bins_at_their_mean_confidence():
+    from dermkit.metrics.plots import reliability_points
+
+    bins = calibration_bins(PROBA, Y, n_bins=10)
+    points = reliability_points(bins)
+    kept = bins[bins["count"] > 0]
+    assert len(points) == len(kept)
+    assert points["confidence"].tolist() == pytest.approx(kept["confidence"].tolist())
+    assert points["accuracy"].tolist() == pytest.approx(kept["accuracy"].tolist())
+    assert points["share"].sum() == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize(
     "call, match",
     [

@@ -87,29 +87,36 @@ def plot_roc(y_true: ArrayLike, proba: ArrayLike, classes: Sequence[str], path: 
     return path
 
 
+def reliability_points(bins: pd.DataFrame) -> pd.DataFrame:
+    """The points a reliability diagram draws: one per non-empty bin, at its mean confidence (x) and
+    its accuracy (y), with the bin's share of the images."""
+    kept = bins[bins["count"] > 0]
+    return pd.DataFrame(
+        {
+            "confidence": kept["confidence"].to_numpy(float),
+            "accuracy": kept["accuracy"].to_numpy(float),
+            "share": (kept["count"] / bins["count"].sum()).to_numpy(float),
+        }
+    )
+
+
 def reliability_diagram(proba: ArrayLike, y_true: ArrayLike, path: str | Path, n_bins: int = 15) -> Path:
-    """Save a reliability diagram (accuracy vs confidence per bin, with the ECE) as PNG."""
+    """Save a plain reliability diagram as PNG: accuracy against mean confidence per bin (one line
+    and its points, the diagonal being perfect calibration), the share of images per bin beneath
+    it, and the ECE in the title."""
     from matplotlib.figure import Figure
 
     bins = calibration_bins(proba, y_true, n_bins)
     ece = expected_calibration_error(proba, y_true, n_bins)
-    width = 1.0 / n_bins
-    fig = Figure(figsize=(5.0, 5.0), layout="constrained")
-    ax = fig.add_subplot()
-    centres = (bins["lower"] + bins["upper"]) / 2
-    ax.bar(centres, bins["accuracy"].fillna(0), width=width, edgecolor="black", label="accuracy")
-    ax.bar(
-        centres,
-        (bins["confidence"] - bins["accuracy"]).fillna(0),
-        bottom=bins["accuracy"].fillna(0),
-        width=width,
-        color="red",
-        alpha=0.3,
-        label="gap",
-    )
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"ECE {ece:.4f}")
-    ax.legend(loc="upper left")
+    points = reliability_points(bins)
+    fig = Figure(figsize=(5.0, 5.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(4, 1))
+    top.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    top.plot(points["confidence"], points["accuracy"], marker="o", color="tab:blue", label="this model")
+    top.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy", title=f"Reliability (ECE {ece:.3f}, {n_bins} bins)")
+    top.legend(loc="upper left")
+    bottom.bar(points["confidence"], points["share"], width=0.8 / n_bins, color="grey")
+    bottom.set(xlabel="confidence (top-class probability)", ylabel="share")
     path = Path(path)
     fig.savefig(path, dpi=120)
     return path
