@@ -1,0 +1,324 @@
+"""The seed classifiers on real data, side by side: every classification recipe trained on one
+lesion-grouped split of the shared HAM10000 at one fixed CPU budget, scored on its test side.
+
+Budget: ``--minutes`` (default 20) of wall time per recipe for training, optimiser steps and the
+per-epoch validation passes together (set-up and the final evaluation not counted; the table gives
+each run's real wall time). A probe (one short epoch of the recipe, timed per step, then one
+validation pass) measures each recipe's seconds per step and per validation; the recipe then trains
+for as many whole epochs as fit, at most its own count, with its own schedule, early stopping and
+checkpoint selection over those epochs, or, when one epoch does not fit, for one epoch of as many
+batches as fit. Every recipe uses the same split (15 % validation, 15 % test, lesion-grouped and
+stratified, seed 0) instead of its paper's fractions, and is scored as it is used: its TTA setting,
+its validation-fitted calibration and decision rule.
+
+S1's CNN classifies lesions masked by a segmentation run (``data.focus``): by default ``seg_default``
+trained first on the same split at the same budget (S1's own Attention U-Net reaches PH2 Dice 0.52
+at a small budget, RESULTS.md: its masks would hide the lesions), or ``--focus-run RUN``.
+
+Figures per recipe: test BMA, macro AUC, accuracy, melanoma-vs-rest AUC and sensitivity at 90 %
+specificity, each with a 95 % percentile-bootstrap interval over lesions (1,000 resamples), beside
+the paper's own claim (SYSTEMS.md; measured on the papers' own protocols, several of them leaky).
+
+Usage::
+
+    python benchmarks/cls_seeds.py                                   # every recipe: about 4 hours on 2 cores
+    python benchmarks/cls_seeds.py --recipes cls_default,cls_s2_deepconvnet --minutes 10
+    python benchmarks/cls_seeds.py --quick                           # synthetic data, seconds per recipe
+
+Resumable: a recipe whose ``OUT/<recipe>/result.json`` exists is not trained again (delete it to
+redo one). Writes ``OUT/cls_seeds.json`` and ``OUT/cls_seeds.md``; OUT is ``runs/bench-cls-seeds``
+(``runs/bench-cls-seeds/quick`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from _common import ROOT, SHARED
+
+RECIPES = (
+    "cls_default",
+    "cls_baseline",
+    "cls_s1_cnn",
+    "cls_s2_deepconvnet",
+    "cls_s4_softattention_mobilenetv3_large_offline",
+    "cls_s4_softattention_densenet201_offline",
+    "cls_s4_softattention_irv2_offline",
+    "cls_s5_hybrid_densenet_offline",
+    "cls_s5_hybrid_resnetv2_attention_offline",
+)
+QUICK_RECIPES = ("cls_default", "cls_s1_cnn", "cls_s2_deepconvnet")
+FOCUS_RECIPE = "seg_default"
+
+#: What each paper reports for the method the recipe reads (SYSTEMS.md), on its own protocol.
+PAPER_CLAIMS = {
+    "cls_s1_cnn": "accuracy 0.99, macro F1 0.99 (over-sampled test set, 436-582 images per class)",
+    "cls_s2_deepconvnet": "accuracy 0.972 (80/20 split after duplicating minority images)",
+    "cls_s4_softattention_irv2_offline": "InceptionResNetV2: accuracy 0.90, AUC 0.99, recall 0.81",
+    "cls_s4_softattention_mobilenetv3_large_offline": "MobileNetV3Large: accuracy 0.86",
+    "cls_s4_softattention_densenet201_offline": "per-class tables only",
+    "cls_s5_hybrid_densenet_offline": "model 1 (DenseNet121): accuracy 0.862",
+    "cls_s5_hybrid_resnetv2_attention_offline": "model 2 (ResNet50V2): accuracy 0.813",
+}
+WARMUP_STEPS = 2
+PROBE_STEPS = {False: 8, True: 3}  # timed steps after the warm-up (full, quick)
+QUICK_IMAGES = 280
+QUICK_OVERRIDES = ["data.preprocess.size=[64, 64]", "train.batch_size=8"]
+QUICK_FIXED_SIZE = ["model.kwargs.input_size=[64, 64]"]  # models whose flatten layer fixes the input size
+FIXED_SIZE_RECIPES = ("cls_s1_cnn", "cls_s2_deepconvnet")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=None, help="training budget per recipe (default 20)")
+    parser.add_argument("--recipes", default=None, help="comma-separated recipe names (default: all)")
+    parser.add_argument("--data", type=Path, default=None, help="HAM10000-layout folder (default: the shared one)")
+    parser.add_argument("--focus-run", type=Path, default=None, help="segmentation run for S1 (default: train one)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument("--quick", action="store_true", help="synthetic data, tiny budget: checks the script runs")
+    return parser.parse_args()
+
+
+def make_probe_trainer():
+    """The Trainer timing each optimiser step (data loading included) and each validation pass,
+    skipping the final evaluation: one short epoch tells what a full one costs."""
+    from dermkit.engine.trainer import Trainer
+
+    class ProbeTrainer(Trainer):
+        step_ends: list[float]
+        validation_seconds: list[float]
+
+        def _step(self, batch, batches, bar) -> None:
+            super()._step(batch, batches, bar)
+            self.step_ends.append(time.perf_counter())
+
+        def _validate(self) -> dict[str, float]:
+            start = time.perf_counter()
+            result = super()._validate()
+            self.validation_seconds.append(time.perf_counter() - start)
+            return result
+
+        def _finish(self) -> dict[str, Any]:
+            return {}
+
+    return ProbeTrainer
+
+
+def probe(recipe: str, base: list[str], run_dir: Path, steps: int) -> dict[str, float]:
+    """Seconds per optimiser step (median after the warm-up), per validation pass, and batches per epoch."""
+    from dermkit.config import load_config
+
+    cfg = load_config(recipe, base)
+    probe_cfg = load_config(
+        recipe, [*base, "train.epochs=1", f"train.max_batches_per_epoch={WARMUP_STEPS + 1 + steps}"]
+    )
+    trainer = make_probe_trainer()(probe_cfg, run_dir, progress=False)
+    trainer.step_ends, trainer.validation_seconds = [], []
+    trainer.fit()
+    deltas = np.diff(trainer.step_ends)[WARMUP_STEPS:]
+    return {
+        "step_seconds": float(statistics.median(deltas)),
+        "validation_seconds": float(trainer.validation_seconds[0]),
+        "batches_per_epoch": math.ceil(len(trainer.train_set) / cfg.train.batch_size),
+    }
+
+
+def budget_overrides(cfg, speed: dict[str, float], minutes: float) -> tuple[list[str], float]:
+    """The ``train.*`` overrides that fit ``minutes``, and the training seconds they are expected to take."""
+    budget = minutes * 60
+    epoch = speed["batches_per_epoch"] * speed["step_seconds"] + speed["validation_seconds"]
+    epochs = min(cfg.train.epochs, int(budget // epoch))
+    if epochs >= 1:
+        return [f"train.epochs={epochs}"], epochs * epoch
+    batches = max(1, int((budget - speed["validation_seconds"]) // speed["step_seconds"]))
+    return ["train.epochs=1", f"train.max_batches_per_epoch={batches}"], batches * speed["step_seconds"] + speed[
+        "validation_seconds"
+    ]
+
+
+def trained_run(recipe: str, base: list[str], out: Path, minutes: float, steps: int) -> dict[str, Any]:
+    """Probe ``recipe``, then train it within the budget into ``out/recipe``; returns what was done."""
+    from dermkit.config import load_config
+    from dermkit.engine.trainer import fit
+
+    cfg = load_config(recipe, base)
+    speed = probe(recipe, base, out / "probes" / recipe, steps)
+    budget, expected = budget_overrides(cfg, speed, minutes)
+    run_dir = out / recipe
+    t0 = time.perf_counter()
+    fit(load_config(recipe, [*base, *budget]), run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
+    return {
+        "speed": speed,
+        "budget_overrides": budget,
+        "expected_seconds": expected,
+        "train_seconds": time.perf_counter() - t0,
+    }
+
+
+def lesion_ci(y, score, groups, fn) -> list[float]:
+    """95 % percentile-bootstrap interval of ``fn(y, score)`` over lesions."""
+    from dermkit.metrics.bootstrap import bootstrap_ci
+
+    return list(bootstrap_ci(y, score, groups, fn, 1000))
+
+
+def score(run_dir: Path, table, test: np.ndarray) -> dict[str, Any]:
+    """The run on the test side, as used: the evaluation's metrics and melanoma-vs-rest figures with intervals."""
+    import pandas as pd
+
+    from dermkit.evaluation.classification import evaluate_classification
+    from dermkit.inference import load_run
+    from dermkit.metrics.classification import binary_auc, sensitivity_at_specificity
+
+    eval_dir = run_dir / "eval-test"
+    metrics = evaluate_classification([load_run(run_dir)], table, eval_dir, indices=test, progress=False)
+    predictions = pd.read_csv(eval_dir / "predictions.csv")
+    lesions = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
+    is_mel = (predictions["label"] == "mel").to_numpy()
+    p_mel = predictions["mel"].to_numpy()
+    correct = (predictions["label"] == predictions["predicted"]).to_numpy().astype(float)
+    mel = metrics["melanoma_vs_rest"]
+    return {
+        "images": metrics["images"],
+        "lesions": metrics["lesions"],
+        "bma": metrics["balanced_accuracy"],
+        "bma_ci": metrics["ci95"]["balanced_accuracy"],
+        "macro_auc": metrics["macro_auc"],
+        "macro_auc_ci": metrics["ci95"]["macro_auc"],
+        "accuracy": metrics["accuracy"],
+        "accuracy_ci": lesion_ci(correct, correct, lesions, lambda t, _s: float(t.mean())),
+        "mel_auc": mel["auc"],
+        "mel_auc_ci": lesion_ci(is_mel, p_mel, lesions, binary_auc),
+        "mel_sens90": mel["sensitivity_at_90_specificity"],
+        "mel_sens90_ci": lesion_ci(is_mel, p_mel, lesions, lambda t, s: sensitivity_at_specificity(t, s, 0.9)),
+    }
+
+
+def shared_split(data: Path, out: Path):
+    """The table and one lesion-grouped split for every recipe, written once to ``out/split.csv``."""
+    from dermkit.data.readers import load_table
+    from dermkit.data.splits import load_split, save_split, side_indices, split_table
+
+    table = load_table(data)
+    path = out / "split.csv"
+    if not path.exists():
+        save_split(split_table(table, val=0.15, test=0.15, seed=0), path)
+    return table, path, side_indices(table, load_split(path, table), "test")
+
+
+def synthetic(out: Path) -> Path:
+    from dermkit.data.synthetic import write_synthetic_dataset
+
+    root = out / f"synthetic-{QUICK_IMAGES}"
+    if not (root / ".complete").exists():
+        write_synthetic_dataset(root, n=QUICK_IMAGES, seed=0, balance="balanced")
+        (root / ".complete").touch()
+    return root
+
+
+def cell(value: float, ci: list[float]) -> str:
+    return "-" if value is None or value != value else f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
+    head = (
+        "| recipe | model | input | epochs x batches | fit min | test BMA | macro AUC | accuracy | mel AUC "
+        "| mel sens @ 90 % spec | paper's claim (own protocol) |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for recipe, r in results.items():
+        s = r["scores"]
+        rows.append(
+            f"| `{recipe}` | {r['model']} | {r['input']} | {r['trained']} | {r['train_seconds'] / 60:.1f} "
+            f"| {cell(s['bma'], s['bma_ci'])} | {cell(s['macro_auc'], s['macro_auc_ci'])} "
+            f"| {cell(s['accuracy'], s['accuracy_ci'])} | {cell(s['mel_auc'], s['mel_auc_ci'])} "
+            f"| {cell(s['mel_sens90'], s['mel_sens90_ci'])} | {PAPER_CLAIMS.get(recipe, '-')} |"
+        )
+    notes = [
+        f"- {meta['date']}, {meta['machine']}; budget {meta['minutes']} min of training per recipe (fit min: "
+        "the whole `fit`, its final validation and test pass included); "
+        f"data {meta['data']}; test side {meta['test_images']} images; S1's focus run {meta['focus_run']}.",
+    ]
+    return "### Seed classifiers at one CPU budget\n\n" + head + "\n".join(rows) + "\n\n" + "\n".join(notes) + "\n"
+
+
+def main() -> None:
+    import torch
+
+    from dermkit.config import load_config
+
+    args = parse_args()
+    minutes = args.minutes if args.minutes is not None else (0.1 if args.quick else 20.0)
+    out = args.out or ROOT / "runs" / ("bench-cls-seeds/quick" if args.quick else "bench-cls-seeds")
+    out.mkdir(parents=True, exist_ok=True)
+    if args.quick:
+        data = args.data or synthetic(out)
+    else:
+        data = args.data or SHARED / "HAM10000"
+        if not data.exists():
+            raise SystemExit(f"{data} not found: this benchmark needs the shared real data (or --data)")
+    recipes = args.recipes.split(",") if args.recipes else list(QUICK_RECIPES if args.quick else RECIPES)
+    table, split_file, test = shared_split(data, out)
+    base = [f"data.path={json.dumps(str(data))}", f"data.split.file={json.dumps(str(split_file))}"]
+    base += QUICK_OVERRIDES if args.quick else []
+    steps = PROBE_STEPS[args.quick]
+    focus = args.focus_run
+    if "cls_s1_cnn" in recipes and focus is None:
+        focus = out / FOCUS_RECIPE
+        if not (focus / "final_metrics.json").exists():
+            print(f"training S1's focus segmenter {FOCUS_RECIPE} ({minutes} min) ...", flush=True)
+            trained_run(FOCUS_RECIPE, base, out, minutes, steps)
+    results: dict[str, dict[str, Any]] = {}
+    for recipe in recipes:
+        result_file = out / recipe / "result.json"
+        if result_file.exists():
+            results[recipe] = json.loads(result_file.read_text())
+            print(f"{recipe}: done before ({result_file})", flush=True)
+            continue
+        extra = [f"data.focus.run={json.dumps(str(focus))}"] if recipe == "cls_s1_cnn" else []
+        extra += QUICK_FIXED_SIZE if args.quick and recipe in FIXED_SIZE_RECIPES else []
+        print(f"{recipe}: probing, then training for {minutes} min ...", flush=True)
+        done = trained_run(recipe, [*base, *extra], out, minutes, steps)
+        cfg = load_config(out / recipe / "config.yaml")
+        final = json.loads((out / recipe / "final_metrics.json").read_text())
+        batches = cfg.train.max_batches_per_epoch or done["speed"]["batches_per_epoch"]
+        results[recipe] = {
+            **done,
+            "model": cfg.model.name,
+            "input": "x".join(map(str, cfg.data.preprocess.size)),
+            "trained": f"{final['epochs_run']} x {batches}",
+            "best_epoch": final["best_epoch"],
+            "scores": score(out / recipe, table, test),
+        }
+        result_file.write_text(json.dumps(results[recipe], indent=2) + "\n")
+        s = results[recipe]["scores"]
+        print(
+            f"{recipe}: test BMA {s['bma']:.3f}, macro AUC {s['macro_auc']:.3f}, mel AUC {s['mel_auc']:.3f}", flush=True
+        )
+    meta = {
+        "date": date.today().isoformat(),
+        "machine": f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, Python {platform.python_version()}",
+        "minutes": minutes,
+        "data": str(data),
+        "test_images": len(test),
+        "focus_run": str(focus) if focus else "-",
+        "quick": args.quick,
+    }
+    (out / "cls_seeds.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    (out / "cls_seeds.md").write_text(markdown(results, meta))
+    print((out / "cls_seeds.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
