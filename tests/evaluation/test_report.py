@@ -22,10 +22,19 @@ def test_demo_report_sections_and_embedded_images(tmp_path):
             "near_duplicates_across_sides": 0,
         },
         "preprocess_gallery": str(tmp_path / "missing.png"),
-        "segmentation": {"run": "r", "best_epoch": 2, "test": {"dice": 0.9}, "curves": str(png), "gallery": str(png)},
+        "segmentation": {
+            "run": "r",
+            "best_epoch": 2,
+            "test": {"dice": 0.9},
+            "ci95": {"dice": [0.85, 0.93]},
+            "curves": str(png),
+            "gallery": str(png),
+        },
         "classification": {
             "run": "c",
-            "test": {"balanced_accuracy": 0.7},
+            "test": {"balanced_accuracy": 0.7, "accuracy": 0.75},
+            "ci95": {"balanced_accuracy": [0.61, 0.78]},
+            "bayes_limit": {"image": 0.651, "image+metadata": 0.716, "metadata": 0.377},
             "per_class_csv": str(per_class),
             "curves": str(png),
         },
@@ -36,7 +45,9 @@ def test_demo_report_sections_and_embedded_images(tmp_path):
         assert f"<h2>{heading}</h2>" in text
     assert text.count("data:image/png;base64,") >= 3
     assert "hair and frame removal: not produced" in text
-    assert "balanced_accuracy" in text and "0.7000" in text
+    assert "balanced_accuracy" in text and "0.7000 [0.6100, 0.7800] (95% CI over lesions)" in text
+    assert "0.9000 [0.8500, 0.9300]" in text and "0.7500<" in text  # accuracy has no interval
+    assert "0.651 from the image alone, 0.716 from the image and the patient metadata" in text
 
 
 def test_markdown_table():

@@ -20,7 +20,10 @@ def demo(
     data: Annotated[
         Path | None, typer.Option("--data", help="Run on this data set folder instead of synthetic data.")
     ] = None,
-    n: Annotated[int, typer.Option("--n", help="Synthetic images to generate.")] = 600,
+    n: Annotated[
+        int | None,
+        typer.Option("--n", help="Synthetic images to generate, class-balanced.", show_default="3000"),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -30,10 +33,12 @@ def demo(
     from dermkit.files import prepare_output_dir
 
     prepare_output_dir(out, [data] if data is not None else [])
-    from dermkit.demo import run_demo  # the engine and torch: imported once the arguments are known good
+    from dermkit.demo import DEMO_IMAGES, run_demo  # the engine and torch: imported once the arguments are known good
 
     overrides = [] if cache_dir is None else [f"data.cache_dir={json.dumps(cache_dir)}"]
-    result = run_demo(out, data=data, n=n, seed=seed, seg_overrides=overrides, cls_overrides=overrides)
+    result = run_demo(
+        out, data=data, n=DEMO_IMAGES if n is None else n, seed=seed, seg_overrides=overrides, cls_overrides=overrides
+    )
     s = result.summary
     console.print(
         f"[bold]data[/]: {s['data']['images']} images of {s['data']['lesions']} lesions "
@@ -52,17 +57,25 @@ def demo(
         seg = s["segmentation"]
         t = seg["test"]
         console.print(
-            f"[bold]segmentation[/] ({seg['run']}): test Dice {t['dice']:.3f}, Jaccard {t['jaccard']:.3f}, "
+            f"[bold]segmentation[/] ({seg['run']}): test Dice {t['dice']:.3f} "
+            f"[{seg['ci95']['dice'][0]:.3f}, {seg['ci95']['dice'][1]:.3f}], Jaccard {t['jaccard']:.3f}, "
             f"thresholded Jaccard {t['threshold_jaccard']:.3f} on {t['images']} images"
         )
         console.print(f"  curves: {seg['curves']}\n  overlay gallery: {seg['gallery']}")
     if "classification" in s:
         c = s["classification"]
         t = c["test"]
+        low, high = c["ci95"]["balanced_accuracy"]
         console.print(
-            f"[bold]classification[/] ({c['run']}): test BMA {t['balanced_accuracy']:.3f}, macro AUC "
-            f"{t['macro_auc']:.3f}, accuracy {t['accuracy']:.3f}, ECE {t['ece']:.3f} on {t['images']} images"
+            f"[bold]classification[/] ({c['run']}): test BMA {t['balanced_accuracy']:.3f} [{low:.3f}, {high:.3f}], "
+            f"macro AUC {t['macro_auc']:.3f}, accuracy {t['accuracy']:.3f}, ECE {t['ece']:.3f} on {t['images']} images"
         )
+        if "bayes_limit" in c:
+            console.print(
+                f"  the generator's Bayes limit (no classifier beats it on average): BMA "
+                f"{c['bayes_limit']['image+metadata']:.3f} from image + metadata, {c['bayes_limit']['image']:.3f} "
+                "from the image alone"
+            )
     if "package" in s:
         p = s["package"]
         console.print(

@@ -39,6 +39,14 @@ def _kv(pairs: dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
+def _with_ci(metrics: dict[str, Any], ci95: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` with each value that has a 95% interval in ``ci95`` written "value [low, high]"."""
+    return {
+        k: f"{v:.4f} [{ci95[k][0]:.4f}, {ci95[k][1]:.4f}] (95% CI over lesions)" if k in ci95 else v
+        for k, v in metrics.items()
+    }
+
+
 def markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
     """A DataFrame as a GitHub Markdown table (floats rounded, NaN/None as "-")."""
 
@@ -108,7 +116,7 @@ def demo_report(out: Path, summary: dict[str, Any]) -> Path:
                         {
                             "run": seg["run"],
                             "best epoch": seg["best_epoch"],
-                            **{f"test {k}": v for k, v in seg["test"].items()},
+                            **{f"test {k}": v for k, v in _with_ci(seg["test"], seg.get("ci95", {})).items()},
                         }
                     ),
                     _img(seg["curves"], "training curves"),
@@ -118,7 +126,16 @@ def demo_report(out: Path, summary: dict[str, Any]) -> Path:
         )
     if "classification" in summary:
         cls = summary["classification"]
-        parts = [_kv({"run": cls["run"], **{k: v for k, v in cls["test"].items() if not isinstance(v, dict)}})]
+        test = _with_ci(cls["test"], cls.get("ci95", {}))
+        parts = [_kv({"run": cls["run"], **{k: v for k, v in test.items() if not isinstance(v, dict)}})]
+        if "bayes_limit" in cls:
+            limit = cls["bayes_limit"]
+            parts.append(
+                f'<p class="note">No classifier beats the synthetic generator\'s Bayes limit on average: balanced '
+                f"accuracy {limit['image']:.3f} from the image alone, {limit['image+metadata']:.3f} from the image and "
+                "the patient metadata (some lesions are drawn in the style of a look-alike class; only the metadata "
+                "can tell them apart).</p>"
+            )
         if cls.get("per_class_csv") and Path(cls["per_class_csv"]).exists():
             parts.append(_table(pd.read_csv(cls["per_class_csv"], index_col=0)))
         for key, alt in (
