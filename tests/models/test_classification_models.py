@@ -274,3 +274,16 @@ def test_offline_efficientnet_lite0_weights_load():
     torch.testing.assert_close(model.backbone.body.conv_stem.weight, expected)
     images, meta, _ = tiny_batch("effnetlite0_meta", batch=2)
     assert model.eval()(images, meta).class_logits.shape == (2, 7)
+
+
+def test_s5_without_its_cnn_path_classifies_from_the_backbone_alone():
+    """The S5 ablation: cnn_path="none" drops the custom-CNN path; the head sees the backbone's features only."""
+    torch.manual_seed(0)
+    with_path = create_model("hybrid_densenet_s5", backbone="test_resnet", pretrained=False)
+    without = create_model("hybrid_densenet_s5", backbone="test_resnet", pretrained=False, cnn_path="none")
+    assert without.cnn is None
+    assert with_path.dense[0].in_features - without.dense[0].in_features == 256  # the CNN path's pooled width
+    out = without(torch.randn(2, 3, 64, 64))
+    assert out.class_logits.shape == (2, 7)
+    with pytest.raises(ValueError, match="'pool', 'flatten' or 'none'"):
+        create_model("hybrid_densenet_s5", backbone="test_resnet", pretrained=False, cnn_path="off")

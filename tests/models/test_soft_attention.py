@@ -89,3 +89,19 @@ def test_classifier_gamma_gets_gradient_and_map_is_at_stride_16():
     torch.testing.assert_close(out.attention.amax(dim=(2, 3)), torch.ones(2, 1))
     out.class_logits.sum().backward()
     assert model.block.attention.gamma.grad is not None
+
+
+def test_without_soft_attention_the_block_is_its_max_pool_path_alone():
+    """The S4 ablation: same backbone and head, the block keeps only pool(t), and no map comes out."""
+    torch.manual_seed(0)
+    on = create_model("softattention_s4", backbone="test_efficientnet", pretrained=False, num_heads=4)
+    off = create_model("softattention_s4", backbone="test_efficientnet", pretrained=False, soft_attention=False)
+    assert not any(isinstance(m, SoftAttention) for m in off.modules())
+    assert off.block.out_channels * 2 == on.block.out_channels
+    off.eval()
+    t = torch.randn(2, off.block.out_channels, 5, 6)
+    features, alpha = off.block(t)
+    assert alpha is None
+    torch.testing.assert_close(features, F.relu(F.max_pool2d(F.relu(t), 2, ceil_mode=True)))
+    out = off(torch.randn(2, 3, 64, 64))
+    assert out.attention is None and out.class_logits.shape == (2, 7)

@@ -47,7 +47,7 @@ from dermkit.models.classification.metadata import MetadataFusionHead, check_cla
 from dermkit.models.outputs import ClassificationOutput
 from dermkit.models.registry import register_model
 
-CnnPath = Literal["pool", "flatten"]
+CnnPath = Literal["pool", "flatten", "none"]
 
 #: Parameter-holding layers inside Keras's "first 100 layers" of S5's backbones (module doc).
 KERAS_FIRST_100_LAYERS: dict[str, int] = {"densenet121": 55, "resnet50v2": 53}
@@ -98,7 +98,8 @@ class HybridDualPath(nn.Module):
         pretrained: ImageNet backbone weights.
         freeze_first: Freeze the first N parameter-holding backbone layers; ``None`` = the
             Keras "first 100 layers" for the paper backbones, 0 otherwise.
-        cnn_path: ``"pool"`` (default, global average pooling) or ``"flatten"`` (paper).
+        cnn_path: ``"pool"`` (default, global average pooling), ``"flatten"`` (paper) or
+            ``"none"`` (no custom-CNN path: the ablation that tests S5's claim that the path helps).
         input_size: ``(H, W)``; only ``cnn_path="flatten"`` depends on (and enforces) it.
         use_metadata: Fuse the metadata vector before the class layer.
         metadata_dim: Metadata vector length.
@@ -122,20 +123,21 @@ class HybridDualPath(nn.Module):
         metadata_dropout: float = 0.0,
     ):
         super().__init__()
-        if cnn_path not in ("pool", "flatten"):
-            raise ValueError(f"cnn_path must be 'pool' or 'flatten'; got {cnn_path!r}")
+        if cnn_path not in ("pool", "flatten", "none"):
+            raise ValueError(f"cnn_path must be 'pool', 'flatten' or 'none'; got {cnn_path!r}")
         if freeze_first is None:
             freeze_first = KERAS_FIRST_100_LAYERS.get(backbone, 0)
         self.backbone, channels, _, self.pretrained_cfg = build_backbone(
             backbone, pretrained, in_channels, freeze_first, output="final"
         )
-        self.cnn = cnn_path_blocks(in_channels)
+        self.cnn = cnn_path_blocks(in_channels) if cnn_path != "none" else None
         scale = 2 ** len(CNN_PATH_WIDTHS)
         size = (int(input_size[0]), int(input_size[1]))
-        if cnn_path == "flatten":
-            cnn_dim = CNN_PATH_WIDTHS[-1] * (size[0] // scale) * (size[1] // scale)
-        else:
-            cnn_dim = CNN_PATH_WIDTHS[-1]
+        cnn_dim = {
+            "flatten": CNN_PATH_WIDTHS[-1] * (size[0] // scale) * (size[1] // scale),
+            "pool": CNN_PATH_WIDTHS[-1],
+            "none": 0,
+        }[cnn_path]
         self.attention = SpatialAttention(channels) if spatial_attention else None
         self.dense = nn.Sequential(
             nn.Linear(cnn_dim + channels, 512),
@@ -159,13 +161,15 @@ class HybridDualPath(nn.Module):
     def forward(self, image: Tensor, meta: Tensor | None = None) -> ClassificationOutput:
         """``image`` (B, C, H, W), ``meta`` (B, metadata_dim) or None."""
         check_classifier_inputs(self, image, meta, min_size=self.min_input_size, exact_size=self.exact_input_size)
-        local = self.cnn(image)  # (B, 256, H/8, W/8)
-        local = local.flatten(1) if self.cnn_path == "flatten" else local.mean(dim=(2, 3))
         deep = self.backbone(image)  # (B, C, H/32, W/32)
         weights = None
         if self.attention is not None:
             deep, weights = self.attention(deep)  # weights (B, 1, H/32, W/32) in [0, 1]
-        features = torch.cat([local, deep.mean(dim=(2, 3))], dim=1)  # (B, cnn_dim + C)
+        features = deep.mean(dim=(2, 3))  # (B, C)
+        if self.cnn is not None:
+            local = self.cnn(image)  # (B, 256, H/8, W/8)
+            local = local.flatten(1) if self.cnn_path == "flatten" else local.mean(dim=(2, 3))
+            features = torch.cat([local, features], dim=1)  # (B, cnn_dim + C)
         logits = self.head(self.dense(features), meta)
         return ClassificationOutput(class_logits=logits, attention=weights)
 

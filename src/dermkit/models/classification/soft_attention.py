@@ -141,6 +141,21 @@ class SoftAttentionBlock(nn.Module):
         return self.dropout(F.relu(pooled)), attended.alpha
 
 
+class PlainPoolBlock(nn.Module):
+    """S4's block without its attention path, for the ablation: ReLU -> pool(t) -> ReLU -> Dropout.
+
+    ``forward(t)`` returns ``(features, None)``: ``(B, d, ceil(h/2), ceil(w/2))`` and no map.
+    """
+
+    def __init__(self, channels: int, dropout: float = 0.5):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out_channels = channels
+
+    def forward(self, t: Tensor) -> tuple[Tensor, None]:
+        return self.dropout(F.relu(F.max_pool2d(F.relu(t), 2, ceil_mode=True))), None
+
+
 # --- S4 classifier ---------------------------------------------------------------------------
 
 
@@ -166,6 +181,8 @@ class SoftAttentionClassifier(nn.Module):
         num_heads: Soft-attention maps K (reference: 16).
         dropout: Dropout of the attention block (S4: 0.5).
         freeze_first: Freeze the first N parameter-holding backbone layers.
+        soft_attention: S4's soft-attention path; False keeps only its max-pool path
+            (:class:`PlainPoolBlock`), the ablation that tests S4's claim that attention helps.
 
     ``forward`` returns :class:`ClassificationOutput` whose ``attention`` is the summed
     softmax map ``alpha`` at the cut's resolution (H/16, W/16), divided by its per-image
@@ -185,13 +202,16 @@ class SoftAttentionClassifier(nn.Module):
         num_heads: int = 16,
         dropout: float = 0.5,
         freeze_first: int = 0,
+        soft_attention: bool = True,
     ):
         super().__init__()
         spec = resolve_backbone(backbone)
         self.backbone, channels, _, self.pretrained_cfg = build_backbone(
             backbone, pretrained, in_channels, freeze_first, output="cut"
         )
-        self.block = SoftAttentionBlock(channels, num_heads, dropout)
+        self.block: SoftAttentionBlock | PlainPoolBlock = (
+            SoftAttentionBlock(channels, num_heads, dropout) if soft_attention else PlainPoolBlock(channels, dropout)
+        )
         self.head = MetadataFusionHead(
             self.block.out_channels,
             num_classes,
@@ -213,7 +233,9 @@ class SoftAttentionClassifier(nn.Module):
         t = self.backbone(image)  # (B, d, H/16, W/16)
         features, alpha = self.block(t)  # (B, 2d, H/32, W/32), (B, 1, H/16, W/16)
         logits = self.head(features.mean(dim=(2, 3)), meta)  # GAP -> (B, num_classes)
-        return ClassificationOutput(class_logits=logits, attention=normalize_attention(alpha))
+        return ClassificationOutput(
+            class_logits=logits, attention=None if alpha is None else normalize_attention(alpha)
+        )
 
 
 @register_model(
