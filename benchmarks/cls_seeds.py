@@ -24,9 +24,16 @@ Usage::
     python benchmarks/cls_seeds.py                                   # every recipe: about 4 hours on 2 cores
     python benchmarks/cls_seeds.py --recipes cls_default,cls_s2_deepconvnet --minutes 10
     python benchmarks/cls_seeds.py --quick                           # synthetic data, seconds per recipe
+    python benchmarks/cls_seeds.py --ablations [--quick]             # the seeds' claims, one variant each
+
+``--ablations`` trains, instead of the recipes, each variant of :data:`ABLATIONS` (S4's soft attention
+off, metadata off, inverse-frequency or no class weights, focal loss; S5's custom-CNN path off) and
+its unchanged recipe (the variant for exactly the recipe's epochs and batches), and adds the paired
+differences (variant minus recipe, 95 % bootstrap over the shared test lesions): a claim holds when
+removing the part lowers BMA with an interval below zero.
 
 Resumable: a recipe whose ``OUT/<recipe>/result.json`` exists is not trained again (delete it to
-redo one). Writes ``OUT/cls_seeds.json`` and ``OUT/cls_seeds.md``; OUT is ``runs/bench-cls-seeds``
+redo one). Writes ``OUT/cls_seeds.json`` and ``OUT/cls_seeds.md`` (``cls_ablations.*``); OUT is ``runs/bench-cls-seeds``
 (``runs/bench-cls-seeds/quick`` with ``--quick``).
 """
 
@@ -70,6 +77,18 @@ PAPER_CLAIMS = {
     "cls_s5_hybrid_densenet_offline": "model 1 (DenseNet121): accuracy 0.862",
     "cls_s5_hybrid_resnetv2_attention_offline": "model 2 (ResNet50V2): accuracy 0.813",
 }
+S4 = "cls_s4_softattention_mobilenetv3_large_offline"
+S5 = "cls_s5_hybrid_densenet_offline"
+#: The seeds' claims as ablations: name -> (recipe it changes, overrides, the claim). Each is compared with
+#: its recipe unchanged, paired on the same test images (bootstrap over lesions).
+ABLATIONS = {
+    "s4_no_soft_attention": (S4, ["model.kwargs.soft_attention=false"], "S4: soft attention helps"),
+    "s4_no_metadata": (S4, ["model.kwargs.use_metadata=false"], "S4: patient metadata helps"),
+    "s4_inverse_frequency_weights": (S4, ["imbalance.class_weights=inverse"], "S4: its class weights beat 1/N_c"),
+    "s4_no_class_weights": (S4, ["imbalance.class_weights=none"], "S4: its class weights beat none"),
+    "s4_focal_loss": (S4, ["loss.name=focal"], "S4: its weighted CE against a focal loss"),
+    "s5_no_cnn_path": (S5, ["model.kwargs.cnn_path=none"], "S5: the custom-CNN path helps"),
+}
 WARMUP_STEPS = 2
 PROBE_STEPS = {False: 8, True: 3}  # timed steps after the warm-up (full, quick)
 QUICK_IMAGES = 280
@@ -85,6 +104,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=None, help="HAM10000-layout folder (default: the shared one)")
     parser.add_argument("--focus-run", type=Path, default=None, help="segmentation run for S1 (default: train one)")
     parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument("--ablations", action="store_true", help="the seeds' claims instead: see ABLATIONS")
     parser.add_argument("--quick", action="store_true", help="synthetic data, tiny budget: checks the script runs")
     return parser.parse_args()
 
@@ -146,15 +166,21 @@ def budget_overrides(cfg, speed: dict[str, float], minutes: float) -> tuple[list
     ]
 
 
-def trained_run(recipe: str, base: list[str], out: Path, minutes: float, steps: int) -> dict[str, Any]:
-    """Probe ``recipe``, then train it within the budget into ``out/recipe``; returns what was done."""
+def trained_run(
+    name: str, recipe: str, base: list[str], out: Path, minutes: float, steps: int, like: dict | None = None
+) -> dict[str, Any]:
+    """Probe ``recipe`` with ``base`` overrides, then train it within the budget into ``out/name``;
+    ``like`` (an earlier result) reuses that run's probe and epochs, so an ablation trains as its recipe did."""
     from dermkit.config import load_config
     from dermkit.engine.trainer import fit
 
     cfg = load_config(recipe, base)
-    speed = probe(recipe, base, out / "probes" / recipe, steps)
-    budget, expected = budget_overrides(cfg, speed, minutes)
-    run_dir = out / recipe
+    if like is None:
+        speed = probe(recipe, base, out / "probes" / name, steps)
+        budget, expected = budget_overrides(cfg, speed, minutes)
+    else:
+        speed, budget, expected = like["speed"], like["budget_overrides"], like["expected_seconds"]
+    run_dir = out / name
     t0 = time.perf_counter()
     fit(load_config(recipe, [*base, *budget]), run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
     return {
@@ -202,6 +228,52 @@ def score(run_dir: Path, table, test: np.ndarray) -> dict[str, Any]:
         "mel_sens90": mel["sensitivity_at_90_specificity"],
         "mel_sens90_ci": lesion_ci(is_mel, p_mel, lesions, lambda t, s: sensitivity_at_specificity(t, s, 0.9)),
     }
+
+
+def paired_gain(base_run: Path, variant_run: Path, table, test: np.ndarray) -> dict[str, Any]:
+    """The variant minus its unchanged recipe on the same test images: BMA and macro AUC with paired
+    95 % intervals over lesions (both runs scored as used, by ``cls_compare``'s code)."""
+    from cls_compare import score_pair
+    from dermkit.metrics.bootstrap import bootstrap_ci
+    from dermkit.metrics.classification import balanced_accuracy, macro_auc
+
+    y, groups, ((pa, da), (pb, db)) = score_pair(variant_run, base_run, table, test, (True, True))
+    n = len(table.classes)
+    decisions, proba = np.stack([da, db], 1), np.stack([pa, pb], 1)
+    return {
+        "bma_gain": balanced_accuracy(y, da, n) - balanced_accuracy(y, db, n),
+        "bma_gain_ci": list(
+            bootstrap_ci(
+                y,
+                decisions,
+                groups,
+                lambda t, d: balanced_accuracy(t, d[:, 0], n) - balanced_accuracy(t, d[:, 1], n),
+            )
+        ),
+        "auc_gain": macro_auc(y, pa) - macro_auc(y, pb),
+        "auc_gain_ci": list(bootstrap_ci(y, proba, groups, lambda t, p: macro_auc(t, p[:, 0]) - macro_auc(t, p[:, 1]))),
+    }
+
+
+def ablation_markdown(paired: dict[str, dict[str, Any]]) -> str:
+    """The paired table: each ablation against its recipe, and whether the claim survives."""
+    if not paired:
+        return ""
+    rows = []
+    for name, g in paired.items():
+        recipe, overrides, claim = ABLATIONS[name]
+        low, high = g["bma_gain_ci"]
+        verdict = "claim holds" if high < 0 else ("claim contradicted" if low > 0 else "no measurable difference")
+        rows.append(
+            f"| {claim} | `{' '.join(overrides)}` on `{recipe}` | {g['bma_gain']:+.3f} [{low:+.3f}, {high:+.3f}] "
+            f"| {g['auc_gain']:+.3f} [{g['auc_gain_ci'][0]:+.3f}, {g['auc_gain_ci'][1]:+.3f}] | {verdict} |"
+        )
+    head = (
+        "\n### The seeds' claims, ablated (variant minus the recipe, paired over test lesions)\n\n"
+        "| claim | variant | BMA change [95 % CI] | macro AUC change [95 % CI] | verdict (BMA) |\n"
+        "|---|---|---|---|---|\n"
+    )
+    return head + "\n".join(rows) + "\n"
 
 
 def shared_split(data: Path, out: Path):
@@ -268,43 +340,55 @@ def main() -> None:
         if not data.exists():
             raise SystemExit(f"{data} not found: this benchmark needs the shared real data (or --data)")
     recipes = args.recipes.split(",") if args.recipes else list(QUICK_RECIPES if args.quick else RECIPES)
+    cases = {r: (r, []) for r in recipes}  # name -> (recipe, overrides)
+    if args.ablations:
+        cases = {}
+        for name, (recipe, overrides, _) in ABLATIONS.items():
+            cases.setdefault(recipe, (recipe, []))
+            cases[name] = (recipe, overrides)
     table, split_file, test = shared_split(data, out)
     base = [f"data.path={json.dumps(str(data))}", f"data.split.file={json.dumps(str(split_file))}"]
     base += QUICK_OVERRIDES if args.quick else []
     steps = PROBE_STEPS[args.quick]
     focus = args.focus_run
-    if "cls_s1_cnn" in recipes and focus is None:
+    if any(recipe == "cls_s1_cnn" for recipe, _ in cases.values()) and focus is None:
         focus = out / FOCUS_RECIPE
         if not (focus / "final_metrics.json").exists():
             print(f"training S1's focus segmenter {FOCUS_RECIPE} ({minutes} min) ...", flush=True)
-            trained_run(FOCUS_RECIPE, base, out, minutes, steps)
+            trained_run(FOCUS_RECIPE, FOCUS_RECIPE, base, out, minutes, steps)
     results: dict[str, dict[str, Any]] = {}
-    for recipe in recipes:
-        result_file = out / recipe / "result.json"
+    for name, (recipe, overrides) in cases.items():
+        result_file = out / name / "result.json"
         if result_file.exists():
-            results[recipe] = json.loads(result_file.read_text())
-            print(f"{recipe}: done before ({result_file})", flush=True)
+            results[name] = json.loads(result_file.read_text())
+            print(f"{name}: done before ({result_file})", flush=True)
             continue
         extra = [f"data.focus.run={json.dumps(str(focus))}"] if recipe == "cls_s1_cnn" else []
         extra += QUICK_FIXED_SIZE if args.quick and recipe in FIXED_SIZE_RECIPES else []
-        print(f"{recipe}: probing, then training for {minutes} min ...", flush=True)
-        done = trained_run(recipe, [*base, *extra], out, minutes, steps)
-        cfg = load_config(out / recipe / "config.yaml")
-        final = json.loads((out / recipe / "final_metrics.json").read_text())
+        print(f"{name}: probing, then training for {minutes} min ...", flush=True)
+        like = results.get(recipe) if name != recipe else None  # an ablation: its recipe's epochs and batches
+        done = trained_run(name, recipe, [*base, *extra, *overrides], out, minutes, steps, like)
+        cfg = load_config(out / name / "config.yaml")
+        final = json.loads((out / name / "final_metrics.json").read_text())
         batches = cfg.train.max_batches_per_epoch or done["speed"]["batches_per_epoch"]
-        results[recipe] = {
+        results[name] = {
             **done,
+            "recipe": recipe,
+            "overrides": overrides,
             "model": cfg.model.name,
             "input": "x".join(map(str, cfg.data.preprocess.size)),
             "trained": f"{final['epochs_run']} x {batches}",
             "best_epoch": final["best_epoch"],
-            "scores": score(out / recipe, table, test),
+            "scores": score(out / name, table, test),
         }
-        result_file.write_text(json.dumps(results[recipe], indent=2) + "\n")
-        s = results[recipe]["scores"]
+        result_file.write_text(json.dumps(results[name], indent=2) + "\n")
+        s = results[name]["scores"]
         print(
-            f"{recipe}: test BMA {s['bma']:.3f}, macro AUC {s['macro_auc']:.3f}, mel AUC {s['mel_auc']:.3f}", flush=True
+            f"{name}: test BMA {s['bma']:.3f}, macro AUC {s['macro_auc']:.3f}, mel AUC {s['mel_auc']:.3f}", flush=True
         )
+    paired = {
+        name: paired_gain(out / ABLATIONS[name][0], out / name, table, test) for name in cases if name in ABLATIONS
+    }
     meta = {
         "date": date.today().isoformat(),
         "machine": f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}, "
@@ -315,9 +399,10 @@ def main() -> None:
         "focus_run": str(focus) if focus else "-",
         "quick": args.quick,
     }
-    (out / "cls_seeds.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    (out / "cls_seeds.md").write_text(markdown(results, meta))
-    print((out / "cls_seeds.md").read_text())
+    stem = "cls_ablations" if args.ablations else "cls_seeds"
+    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": results, "paired": paired}, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(markdown(results, meta) + ablation_markdown(paired))
+    print((out / f"{stem}.md").read_text())
 
 
 if __name__ == "__main__":
