@@ -115,24 +115,9 @@ def train_and_evaluate_segmenter(
         "best_epoch": final["best_epoch"],
         "val_dice": final["best_value"],
         "test": {k: metrics[k] for k in ("images", "dice", "jaccard", "threshold_jaccard")},
-        "ci95": mean_ci_over_lesions(run_dir / "eval-test" / "per_image.csv", table, ("dice", "jaccard")),
+        "ci95": {k: metrics["ci95"][k] for k in ("dice", "jaccard")},
         "curves": str(run_dir / "curves.png"),
         "gallery": str(run_dir / "eval-test" / "worst_cases.png"),
-    }
-
-
-def mean_ci_over_lesions(per_image_csv: Path, table: LesionTable, columns: tuple[str, ...]) -> dict[str, list[float]]:
-    """95% bootstrap intervals of per-image means (``per_image.csv`` of an evaluation), resampling lesions."""
-    import pandas as pd
-
-    from dermkit.metrics.bootstrap import bootstrap_ci
-
-    scores = pd.read_csv(per_image_csv, index_col=0)
-    lesions = table.records.set_index("image_id")["lesion_id"].astype(str)
-    groups = lesions.loc[scores.index.astype(str)].to_numpy()
-    return {
-        c: list(bootstrap_ci(scores[c].to_numpy(), scores[c].to_numpy(), groups, lambda t, _p: float(t.mean()), 1000))
-        for c in columns
     }
 
 

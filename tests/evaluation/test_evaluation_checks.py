@@ -67,3 +67,26 @@ def test_evaluation_into_a_users_folder_is_refused_and_its_own_folder_reused(run
     out = tmp_path / "eval"
     evaluate_segmentation(runs[1], load_table(synthetic_root), out, progress=False)
     evaluate_segmentation(runs[1], load_table(synthetic_root), out, progress=False)  # its own: evaluated again
+
+
+def test_segmentation_metrics_carry_intervals_over_lesions(runs, synthetic_root, tmp_path):
+    with pytest.raises(ConfigError, match="n_boot=0"):
+        evaluate_segmentation(runs[1], load_table(synthetic_root), tmp_path / "none", n_boot=0, progress=False)
+    metrics = evaluate_segmentation(runs[1], load_table(synthetic_root), tmp_path / "eval", progress=False)
+    for name in ("dice", "jaccard", "threshold_jaccard"):
+        low, high = metrics["ci95"][name]
+        assert low <= metrics[name] <= high
+
+
+def test_mean_intervals_resample_whole_lesions():
+    """Lesion a (three images scoring 1) and lesion b (one scoring 0): a quarter of the lesion resamples
+    draw b twice (mean 0), so the 2.5 % quantile is 0; resampling images, a mean of 0 needs four draws of
+    b (0.4 %) and the 2.5 % quantile would be 0.25."""
+    import numpy as np
+
+    from dermkit.evaluation.segmentation import mean_intervals
+
+    per_image = pd.DataFrame({"dice": [1.0, 1.0, 1.0, 0.0], "jaccard": [1.0] * 4, "threshold_jaccard": [0.0] * 4})
+    intervals = mean_intervals(per_image, np.array(["a", "a", "a", "b"]), n_boot=2000)
+    assert intervals["dice"] == [0.0, 1.0]
+    assert intervals["jaccard"] == [1.0, 1.0] and intervals["threshold_jaccard"] == [0.0, 0.0]

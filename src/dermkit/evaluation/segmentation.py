@@ -2,8 +2,9 @@
 
 Masks are predicted at each image's original size and compared with the original masks;
 per-image Jaccard, thresholded Jaccard (0 below 0.65), Dice, accuracy, sensitivity,
-specificity and precision go to ``per_image.csv``, their means to ``metrics.json``, and the worst
-images to ``worst_cases.png``.
+specificity and precision go to ``per_image.csv``, their means to ``metrics.json`` (with 95 %
+bootstrap intervals over lesions for Dice, Jaccard and thresholded Jaccard), and the worst images
+to ``worst_cases.png``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dermkit.data.records import LesionTable
-from dermkit.errors import DataError
+from dermkit.errors import ConfigError, DataError
 from dermkit.evaluation.checks import check_evaluation_data
 from dermkit.evaluation.gallery import overlay_gallery
 from dermkit.files import EVALUATION_MARKER, claim_output_dir, write_json
 from dermkit.imageio import read_image, read_mask
 from dermkit.inference import LoadedRun, predict_mask
+from dermkit.metrics.bootstrap import bootstrap_ci
 from dermkit.metrics.segmentation import score_masks
+
+#: The per-image metrics whose means get a bootstrap interval in ``metrics.json["ci95"]``.
+INTERVAL_METRICS = ("dice", "jaccard", "threshold_jaccard")
 
 
 def evaluate_segmentation(
@@ -33,12 +38,15 @@ def evaluate_segmentation(
     postprocess: bool | None = None,
     gallery_size: int = 8,
     progress: bool = True,
+    n_boot: int = 1000,
 ) -> dict[str, Any]:
     """Score ``run`` on the rows ``indices`` of ``table`` (all rows with masks by default).
 
     Returns:
         the metrics written to ``out_dir/metrics.json``.
     """
+    if n_boot < 1:
+        raise ConfigError(f"n_boot={n_boot}: the bootstrap needs at least 1 resample (1000 by default)")
     records = table.records
     if indices is None:
         indices = np.flatnonzero(records["mask_path"].notna().to_numpy())
@@ -65,6 +73,7 @@ def evaluate_segmentation(
         **scores.means(),
         "tta": run.tta(tta),
         "postprocess": run.cfg.inference.postprocess if postprocess is None else postprocess,
+        "ci95": mean_intervals(per_image, records["lesion_id"].iloc[indices].astype(str).to_numpy(), n_boot),
     }
     write_json(out_dir / "metrics.json", metrics)
     worst = np.argsort(per_image["jaccard"].to_numpy())[:gallery_size]
@@ -73,3 +82,13 @@ def evaluate_segmentation(
     ]
     overlay_gallery(items, out_dir / "worst_cases.png", title="lowest Jaccard")
     return metrics
+
+
+def mean_intervals(per_image, lesions: np.ndarray, n_boot: int) -> dict[str, list[float]]:
+    """95 % percentile-bootstrap intervals of the :data:`INTERVAL_METRICS` means, resampling ``lesions``
+    (one id per row of ``per_image``): images of one lesion are not independent."""
+    intervals = {}
+    for name in INTERVAL_METRICS:
+        values = per_image[name].to_numpy()
+        intervals[name] = list(bootstrap_ci(values, values, lesions, lambda t, _p: float(t.mean()), n_boot))
+    return intervals
