@@ -230,14 +230,28 @@ def score(run_dir: Path, table, test: np.ndarray) -> dict[str, Any]:
     }
 
 
+def test_predictions(run_dir: Path, table, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(calibrated probabilities, decisions as class indices) that :func:`score`'s evaluation wrote for
+    ``run_dir`` on ``test``, in ``test`` order: a paired comparison reads them instead of predicting again."""
+    import pandas as pd
+
+    predictions = pd.read_csv(run_dir / "eval-test" / "predictions.csv")
+    ids = table.records["image_id"].iloc[test].astype(str).tolist()
+    if predictions["image_id"].astype(str).tolist() != ids:
+        raise SystemExit(f"{run_dir / 'eval-test'}: its predictions are not of this split's test side")
+    classes = list(table.classes)
+    return predictions[classes].to_numpy(float), predictions["predicted"].map(classes.index).to_numpy()
+
+
 def paired_gain(base_run: Path, variant_run: Path, table, test: np.ndarray) -> dict[str, Any]:
     """The variant minus its unchanged recipe on the same test images: BMA and macro AUC with paired
-    95 % intervals over lesions (both runs scored as used, by ``cls_compare``'s code)."""
-    from cls_compare import score_pair
+    95 % intervals over lesions (both runs as used: their own calibration and decision rule)."""
     from dermkit.metrics.bootstrap import bootstrap_ci
     from dermkit.metrics.classification import balanced_accuracy, macro_auc
 
-    y, groups, ((pa, da), (pb, db)) = score_pair(variant_run, base_run, table, test, (True, True))
+    (pa, da), (pb, db) = (test_predictions(run, table, test) for run in (variant_run, base_run))
+    y = table.label_indices()[test]
+    groups = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
     n = len(table.classes)
     decisions, proba = np.stack([da, db], 1), np.stack([pa, pb], 1)
     return {
