@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import pytest
 import torch
@@ -44,6 +45,16 @@ def test_round_trip(tmp_path):
     assert not path.with_name("c.pt.tmp").exists()
 
 
+def test_averaged_runs_keep_their_live_weights_for_resuming(tmp_path):
+    ckpt = _checkpoint()
+    live = {"w": torch.zeros(2)}
+    save_checkpoint(tmp_path / "avg.pt", replace(ckpt, training=replace(ckpt.training, train_weights=live)))
+    save_checkpoint(tmp_path / "plain.pt", ckpt)
+    back = load_checkpoint(tmp_path / "avg.pt")
+    assert torch.equal(back.training.train_weights["w"], live["w"]) and torch.equal(back.weights["w"], torch.ones(2))
+    assert load_checkpoint(tmp_path / "plain.pt").training.train_weights is None
+
+
 def test_weights_only_checkpoint_has_no_training_state(tmp_path):
     save_checkpoint(tmp_path / "c.pt", _checkpoint(training=False))
     assert load_checkpoint(tmp_path / "c.pt").training is None
@@ -83,6 +94,7 @@ def test_a_pickle_that_would_run_code_is_refused_not_run(tmp_path):
         ({**_checkpoint().to_payload(), "model": {"w": 3}}, "not a state dict of tensors"),
         ({**_checkpoint().to_payload(), "version": 99}, "version 99 is not supported"),
         ({**_checkpoint().to_payload(), "task": 5}, "'task' is a int"),
+        ({**_checkpoint().to_payload(), "train_weights": [torch.ones(2)]}, "'train_weights' is not a state dict"),
     ],
 )
 def test_files_that_are_not_dermkit_checkpoints_get_clear_errors(tmp_path, payload, reason):

@@ -18,7 +18,9 @@ On disk (version 1)::
      # training state, absent from weights-only exports:
      "optimizer": {...}, "scheduler": {...} | None, "scaler": {...}, "loop": {...}, "torch_rng": ByteTensor,
      # written by runs of several processes (torchrun): every rank's RNG state, in rank order
-     "rank_rngs": [ByteTensor, ...]}
+     "rank_rngs": [ByteTensor, ...],
+     # written by runs that average their weights (train.ema): "model" holds the average, this the live weights
+     "train_weights": {name: tensor}}
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class TrainingState:
     loop: dict[str, Any]
     torch_rng: torch.Tensor
     rank_rngs: list[torch.Tensor] | None = None  # each process's RNG under torchrun (rank 0's is torch_rng)
+    train_weights: dict[str, torch.Tensor] | None = None  # the live weights when ``weights`` is their average
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class Checkpoint:
             )
             if t.rank_rngs is not None:
                 payload["rank_rngs"] = list(t.rank_rngs)
+            if t.train_weights is not None:
+                payload["train_weights"] = t.train_weights
         return payload
 
 
@@ -179,7 +184,7 @@ def checkpoint_from_payload(payload: Any, source: str | Path = "checkpoint") -> 
         raise CheckpointError(f"{source}: not a dermkit checkpoint ({'; '.join(problems)})")
     norm = payload["normalize"]
     weights = payload["model"]
-    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()):
+    if not _is_state_dict(weights):
         raise CheckpointError(f"{source}: not a dermkit checkpoint ('model' is not a state dict of tensors)")
     try:
         mean = tuple(float(v) for v in norm["mean"])
@@ -196,7 +201,10 @@ def checkpoint_from_payload(payload: Any, source: str | Path = "checkpoint") -> 
             isinstance(rank_rngs, list | tuple) and all(isinstance(r, torch.Tensor) for r in rank_rngs)
         ):
             raise CheckpointError(f"{source}: damaged training state ('rank_rngs' is not a list of tensors)")
-        training = TrainingState(*(payload[k] for k in TRAINING_KEYS), rank_rngs=rank_rngs)
+        train_weights = payload.get("train_weights")
+        if train_weights is not None and not _is_state_dict(train_weights):
+            raise CheckpointError(f"{source}: damaged training state ('train_weights' is not a state dict of tensors)")
+        training = TrainingState(*(payload[k] for k in TRAINING_KEYS), rank_rngs=rank_rngs, train_weights=train_weights)
     return Checkpoint(
         payload["task"],
         payload["config"],
@@ -208,6 +216,11 @@ def checkpoint_from_payload(payload: Any, source: str | Path = "checkpoint") -> 
         weights,
         training,
     )
+
+
+def _is_state_dict(value: Any) -> bool:
+    """Whether ``value`` is a dict of tensors keyed by parameter names."""
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items())
 
 
 def _schema_problems(payload: dict, schema: dict[str, type | tuple[type, ...]]) -> list[str]:

@@ -208,6 +208,13 @@ class TrainConfig(_Strict):
     sync_batchnorm: bool = Field(
         True, description="under torchrun on CUDA: BatchNorm statistics over the global batch (no effect on CPUs)"
     )
+    ema: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="keep an exponential moving average of the weights with at most this decay (e.g. 0.999; "
+        "warmed up as 1 - (1 + step)^(-2/3)); validation, checkpoint selection and the saved weights use it",
+    )
     max_batches_per_epoch: int | None = Field(None, ge=1, description="cap for quick runs")
     checkpoint_every: int = Field(0, ge=0, description="also checkpoint every N steps (0 = epoch ends only)")
     device: str = Field("auto", description="auto (CUDA when available), cpu or cuda[:N]")

@@ -76,9 +76,9 @@ def _kill_at_step(monkeypatch, step: int) -> None:
     monkeypatch.setattr(SegmentationTask, "loss", dying_loss)
 
 
-@pytest.mark.parametrize("checkpoint_every", [0, 1])
-def test_resume_after_kill_gives_identical_weights(synthetic_root, tmp_path, monkeypatch, checkpoint_every):
-    extra = (f"train.checkpoint_every={checkpoint_every}", "train.epochs=2")
+@pytest.mark.parametrize(("checkpoint_every", "ema"), [(0, None), (1, None), (1, 0.9)])
+def test_resume_after_kill_gives_identical_weights(synthetic_root, tmp_path, monkeypatch, checkpoint_every, ema):
+    extra = (f"train.checkpoint_every={checkpoint_every}", "train.epochs=2", f"train.ema={ema or 'null'}")
     full = tmp_path / "full"
     fit(tiny_config(synthetic_root, *extra), full, progress=False)
 
@@ -94,6 +94,40 @@ def test_resume_after_kill_gives_identical_weights(synthetic_root, tmp_path, mon
     a = load_checkpoint(full / "checkpoints" / "last.pt")
     b = load_checkpoint(killed / "checkpoints" / "last.pt")
     assert_same_run(a, b)
+    assert (a.training.train_weights is None) == (ema is None)
+    for key, tensor in (a.training.train_weights or {}).items():  # the live weights resume exactly too
+        assert torch.equal(tensor, b.training.train_weights[key]), key
+
+
+def test_ema_saves_and_validates_the_average_of_the_live_weights(synthetic_root, tmp_path, monkeypatch):
+    """train.ema: the checkpoint's weights are the warmed-up moving average of the weights after each
+    step (decay min(0.8, 1 - t^(-2/3)) at step t + 1), the live ones are kept for resuming."""
+    from dermkit.engine.trainer import Trainer
+
+    seen: list[dict[str, torch.Tensor]] = []
+    real_step = Trainer._step
+
+    def recording_step(self, batch, batches, bar):
+        real_step(self, batch, batches, bar)
+        seen.append({k: v.detach().clone() for k, v in self.model.state_dict().items()})
+
+    monkeypatch.setattr(Trainer, "_step", recording_step)
+    run = tmp_path / "run"
+    fit(tiny_config(synthetic_root, "train.ema=0.8", "train.epochs=1"), run, progress=False)
+    ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
+    average = {k: v.double() for k, v in seen[0].items() if v.is_floating_point()}
+    for t, live in enumerate(seen[1:], start=1):
+        decay = min(0.8, 1 - (1 + t) ** (-2 / 3))
+        for key in average:
+            average[key] = decay * average[key] + (1 - decay) * live[key].double()
+    assert len(seen) > 3
+    for key, tensor in ckpt.weights.items():
+        if key in average:
+            torch.testing.assert_close(tensor.double(), average[key], rtol=1e-4, atol=1e-6)
+        assert torch.equal(ckpt.training.train_weights[key], seen[-1][key]), key
+    assert any(not torch.equal(ckpt.weights[k], seen[-1][k]) for k in average)
+    best = load_checkpoint(run / "checkpoints" / "best.pt")  # one epoch: best is the averaged last
+    assert all(torch.equal(best.weights[k], ckpt.weights[k]) for k in ckpt.weights)
 
 
 def assert_same_run(a, b) -> None:

@@ -37,6 +37,7 @@ from dermkit.config import RunConfig, dump_config
 from dermkit.data.splits import load_split
 from dermkit.data.transforms import STREAM_ORDER, STREAM_TORCH, item_seed
 from dermkit.device import resolve_device, seed_everything, to_device
+from dermkit.engine.averaging import build_ema
 from dermkit.engine.checks import check_recipe
 from dermkit.engine.data import FINGERPRINT_FILE, PreparedData
 from dermkit.engine.distributed import DistributedContext, current, quiet_other_ranks, run_on_main, run_on_main_first
@@ -286,6 +287,7 @@ class Trainer:
             check_same_split(self.run_dir, self.data.split)
         self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
         self.model = to_device(self.task.build_model(), self.device, self.memory_format == torch.channels_last)
+        self.ema = build_ema(self.model, cfg.train.ema)
         self.train_set, self.sample_weights = self.task.train_dataset(self.data)
         self.val_set = self.task.eval_dataset(self.data, "val")
         self.loss_fn = self.task.build_loss(self.data).to(self.device)
@@ -300,6 +302,11 @@ class Trainer:
             self.data.write(self.run_dir)
             (self.run_dir / "config.yaml").write_text(dump_config(cfg))
             self._write_environment()
+
+    @property
+    def eval_model(self) -> torch.nn.Module:
+        """The weights that are validated and saved: their average under ``train.ema``, else the live ones."""
+        return self.model if self.ema is None else self.ema.module
 
     def _loader(self, dataset, batches: list[list[int]] | None = None, batch_size: int | None = None) -> DataLoader:
         workers = self.cfg.data.num_workers
@@ -325,6 +332,7 @@ class Trainer:
             loop=asdict(self.state),
             torch_rng=torch.get_rng_state(),
             rank_rngs=self.dist.gather(torch.get_rng_state()) if self.dist.enabled else None,
+            train_weights=None if self.ema is None else self.model.state_dict(),
         )
         # The input scaling the weights were trained with is stored because a model rebuilt
         # without its pretrained source would not know it.
@@ -336,7 +344,7 @@ class Trainer:
             classes=tuple(self.data.table.classes),
             mean=tuple(self.task.normalize[0]),
             std=tuple(self.task.normalize[1]),
-            weights=self.model.state_dict(),
+            weights=self.eval_model.state_dict(),
             training=training,
         )
 
@@ -344,7 +352,9 @@ class Trainer:
         """Continue from ``ckpt`` (already checked to belong to this run by :func:`check_checkpoint_belongs`)."""
         t = ckpt.training
         try:
-            self.model.load_state_dict(ckpt.weights)
+            self.model.load_state_dict(ckpt.weights if t.train_weights is None else t.train_weights)
+            if self.ema is not None:
+                self.ema.module.load_state_dict(ckpt.weights)
             self.optimizer.load_state_dict(t.optimizer)
             if self.scheduler is not None and t.scheduler is not None:
                 self.scheduler.load_state_dict(t.scheduler)
@@ -497,7 +507,7 @@ class Trainer:
     def _validate(self) -> dict[str, float]:
         loader = self._loader(self.val_set, batch_size=self.cfg.train.batch_size)
         with self.precision.autocast():
-            return self.task.evaluate(self.model, loader, self.loss_fn, self.device, prefix="val_")
+            return self.task.evaluate(self.eval_model, loader, self.loss_fn, self.device, prefix="val_")
 
     def _train_batches(self, batches: list[list[int]], bar) -> None:
         """The optimiser steps of the epoch's remaining batches (this rank's slice of each)."""
@@ -538,6 +548,8 @@ class Trainer:
         self.scaler.update()
         st.batch += 1
         st.step += 1
+        if self.ema is not None:
+            self.ema.update(self.model, step=st.step)
         st.running_loss += loss_sum
         st.running_images += int(images_sum)
         bar.update(1)
