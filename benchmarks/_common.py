@@ -44,3 +44,64 @@ def train_on_ham10000(doc: str, default_recipe: str) -> BenchmarkRun:
     if not args.eval_only:
         fit(cfg, run_dir)
     return BenchmarkRun(cfg, run_dir, (time.perf_counter() - t0) / 60, args.eval_only)
+
+
+#: The shared sets from other clinics a classifier is scored on, melanoma vs the rest (report only:
+#: nothing is chosen on them). label -> folder under SHARED.
+EXTERNAL_SETS = {"ISIC 2017 sample": "ISIC2017_sample", "PH2 (20 cases)": "PH2Dataset"}
+
+
+def external_melanoma(run_dir: Path) -> dict[str, dict]:
+    """The classification run's melanoma-vs-rest AUC and sensitivity at 90 % specificity, with 95 %
+    bootstrap intervals, on each shared external set present (evaluations in ``run_dir/eval-<folder>``)."""
+    from dermkit.data.readers import load_table
+    from dermkit.evaluation.classification import evaluate_classification
+    from dermkit.inference import load_run
+
+    scores = {}
+    for label, folder in EXTERNAL_SETS.items():
+        if not (SHARED / folder).exists():
+            continue
+        metrics = evaluate_classification(
+            [load_run(run_dir)], load_table(SHARED / folder), run_dir / f"eval-{folder}", progress=False
+        )
+        mel = metrics["melanoma_vs_rest"]
+        scores[label] = {
+            "images": metrics["images"],
+            "melanomas": int(mel["n_melanoma"]),
+            "auc": mel["auc"],
+            "auc_ci": list(mel["ci95"]["auc"]),
+            "sens90": mel["sensitivity_at_90_specificity"],
+            "sens90_ci": list(mel["ci95"]["sensitivity_at_90_specificity"]),
+        }
+    return scores
+
+
+def interval(value: float | None, ci: list[float]) -> str:
+    """``0.812 [0.770, 0.851]``, or ``-`` for a missing or NaN figure."""
+    return "-" if value is None or value != value else f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def external_markdown(external: dict[str, dict[str, dict]]) -> str:
+    """One row per run: melanoma AUC and sensitivity at 90 % specificity on each external set."""
+    sets = list(dict.fromkeys(label for scores in external.values() for label in scores))
+    if not sets:
+        return ""
+    counts = {label: next(s[label] for s in external.values() if label in s) for label in sets}
+    head = "| run | " + " | ".join(
+        f"{label} ({counts[label]['melanomas']} mel / {counts[label]['images']}): mel AUC | sens @ 90 % spec"
+        for label in sets
+    )
+    head += " |\n|---|" + "---|---|" * len(sets) + "\n"
+    rows = [
+        f"| `{name}` | "
+        + " | ".join(
+            f"{interval(s[label]['auc'], s[label]['auc_ci'])} | {interval(s[label]['sens90'], s[label]['sens90_ci'])}"
+            if label in s
+            else "- | -"
+            for label in sets
+        )
+        + " |"
+        for name, s in external.items()
+    ]
+    return head + "\n".join(rows) + "\n"

@@ -18,6 +18,8 @@ at a small budget, RESULTS.md: its masks would hide the lesions), or ``--focus-r
 Figures per recipe: test BMA, macro AUC, accuracy, melanoma-vs-rest AUC and sensitivity at 90 %
 specificity, each with a 95 % percentile-bootstrap interval over lesions (1,000 resamples), beside
 the paper's own claim (SYSTEMS.md; measured on the papers' own protocols, several of them leaky).
+Other clinics, report only: each checkpoint's melanoma-vs-rest AUC and sensitivity at 90 % specificity,
+with 95 % intervals, on the shared ISIC 2017 sample (40 images) and the 20 shared PH2 cases.
 
 Usage::
 
@@ -51,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import ROOT, SHARED
+from _common import ROOT, SHARED, external_markdown, external_melanoma, interval
 
 RECIPES = (
     "cls_default",
@@ -204,14 +206,11 @@ def score(run_dir: Path, table, test: np.ndarray) -> dict[str, Any]:
 
     from dermkit.evaluation.classification import evaluate_classification
     from dermkit.inference import load_run
-    from dermkit.metrics.classification import binary_auc, sensitivity_at_specificity
 
     eval_dir = run_dir / "eval-test"
     metrics = evaluate_classification([load_run(run_dir)], table, eval_dir, indices=test, progress=False)
     predictions = pd.read_csv(eval_dir / "predictions.csv")
     lesions = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
-    is_mel = (predictions["label"] == "mel").to_numpy()
-    p_mel = predictions["mel"].to_numpy()
     correct = (predictions["label"] == predictions["predicted"]).to_numpy().astype(float)
     mel = metrics["melanoma_vs_rest"]
     return {
@@ -224,9 +223,9 @@ def score(run_dir: Path, table, test: np.ndarray) -> dict[str, Any]:
         "accuracy": metrics["accuracy"],
         "accuracy_ci": lesion_ci(correct, correct, lesions, lambda t, _s: float(t.mean())),
         "mel_auc": mel["auc"],
-        "mel_auc_ci": lesion_ci(is_mel, p_mel, lesions, binary_auc),
+        "mel_auc_ci": mel["ci95"]["auc"],
         "mel_sens90": mel["sensitivity_at_90_specificity"],
-        "mel_sens90_ci": lesion_ci(is_mel, p_mel, lesions, lambda t, s: sensitivity_at_specificity(t, s, 0.9)),
+        "mel_sens90_ci": mel["ci95"]["sensitivity_at_90_specificity"],
     }
 
 
@@ -312,10 +311,6 @@ def synthetic(out: Path) -> Path:
     return root
 
 
-def cell(value: float, ci: list[float]) -> str:
-    return "-" if value is None or value != value else f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
-
-
 def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     head = (
         "| recipe | model | input | epochs x batches | fit min | test BMA | macro AUC | accuracy | mel AUC "
@@ -326,16 +321,24 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         s = r["scores"]
         rows.append(
             f"| `{recipe}` | {r['model']} | {r['input']} | {r['trained']} | {r['train_seconds'] / 60:.1f} "
-            f"| {cell(s['bma'], s['bma_ci'])} | {cell(s['macro_auc'], s['macro_auc_ci'])} "
-            f"| {cell(s['accuracy'], s['accuracy_ci'])} | {cell(s['mel_auc'], s['mel_auc_ci'])} "
-            f"| {cell(s['mel_sens90'], s['mel_sens90_ci'])} | {PAPER_CLAIMS.get(recipe, '-')} |"
+            f"| {interval(s['bma'], s['bma_ci'])} | {interval(s['macro_auc'], s['macro_auc_ci'])} "
+            f"| {interval(s['accuracy'], s['accuracy_ci'])} | {interval(s['mel_auc'], s['mel_auc_ci'])} "
+            f"| {interval(s['mel_sens90'], s['mel_sens90_ci'])} | {PAPER_CLAIMS.get(recipe, '-')} |"
         )
     notes = [
         f"- {meta['date']}, {meta['machine']}; budget {meta['minutes']} min of training per recipe (fit min: "
         "the whole `fit`, its final validation and test pass included); "
         f"data {meta['data']}; test side {meta['test_images']} images; S1's focus run {meta['focus_run']}.",
     ]
-    return "### Seed classifiers at one CPU budget\n\n" + head + "\n".join(rows) + "\n\n" + "\n".join(notes) + "\n"
+    external = external_markdown({name: r["external"] for name, r in results.items() if r.get("external")})
+    if external:
+        external = (
+            "\nOther clinics, melanoma vs the rest (the same checkpoints on the shared external sets; "
+            "report only, nothing was chosen on them):\n\n" + external
+        )
+    return (
+        "### Seed classifiers at one CPU budget\n\n" + head + "\n".join(rows) + "\n\n" + "\n".join(notes) + "\n"
+    ) + external
 
 
 def main() -> None:
@@ -376,6 +379,9 @@ def main() -> None:
         if result_file.exists():
             results[name] = json.loads(result_file.read_text())
             print(f"{name}: done before ({result_file})", flush=True)
+            if "external" not in results[name]:  # a result of the code before the external scores
+                results[name]["external"] = external_melanoma(out / name)
+                result_file.write_text(json.dumps(results[name], indent=2) + "\n")
             continue
         extra = [f"data.focus.run={json.dumps(str(focus))}"] if recipe == "cls_s1_cnn" else []
         extra += QUICK_FIXED_SIZE if args.quick and recipe in FIXED_SIZE_RECIPES else []
@@ -394,6 +400,7 @@ def main() -> None:
             "trained": f"{final['epochs_run']} x {batches}",
             "best_epoch": final["best_epoch"],
             "scores": score(out / name, table, test),
+            "external": external_melanoma(out / name),
         }
         result_file.write_text(json.dumps(results[name], indent=2) + "\n")
         s = results[name]["scores"]

@@ -95,7 +95,9 @@ def test_train_evaluate_and_diagnose_with_metadata(synthetic_root, tmp_path, cap
     assert metrics["images"] == len(test)
     lo, hi = metrics["ci95"]["balanced_accuracy"]
     assert lo <= metrics["balanced_accuracy"] <= hi
-    assert 0 <= metrics["ece"] <= 1 and "melanoma_vs_rest" in metrics
+    assert 0 <= metrics["ece"] <= 1
+    lo, hi = metrics["melanoma_vs_rest"]["ci95"]["auc"]
+    assert 0 <= lo <= hi <= 1
     ensemble = evaluate_classification(
         [run, run], table, tmp_path / "ens", indices=test, tta=False, n_boot=20, progress=False
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -90,3 +91,38 @@ def test_mean_intervals_resample_whole_lesions():
     intervals = mean_intervals(per_image, np.array(["a", "a", "a", "b"]), n_boot=2000)
     assert intervals["dice"] == [0.0, 1.0]
     assert intervals["jaccard"] == [1.0, 1.0] and intervals["threshold_jaccard"] == [0.0, 0.0]
+
+
+def _isic2017_from(synthetic_root, root, n: int = 24):
+    """An ISIC 2017 Part 3 folder (melanoma yes/no) holding the first ``n`` synthetic images."""
+    meta = pd.read_csv(synthetic_root / "HAM10000_metadata.csv").head(n)
+    (root / "ISIC-2017_Training_Data").mkdir(parents=True)
+    rows = []
+    for k, (image_id, dx) in enumerate(zip(meta["image_id"], meta["dx"], strict=True)):
+        name = f"ISIC_{k:07d}"
+        shutil.copy(
+            synthetic_root / "HAM10000_images" / f"{image_id}.jpg", root / "ISIC-2017_Training_Data" / f"{name}.jpg"
+        )
+        rows.append({"image_id": name, "melanoma": float(dx == "mel")})
+    pd.DataFrame(rows).to_csv(root / "ISIC-2017_Training_Part3_GroundTruth.csv", index=False)
+    return root, np.array([r["melanoma"] for r in rows], dtype=bool)
+
+
+def test_melanoma_only_data_get_the_melanoma_view_with_intervals(runs, synthetic_root, tmp_path):
+    """A data set that labels only melanoma (ISIC 2017) is scored on the run's melanoma probability,
+    with bootstrap intervals for the AUC and the sensitivity at 90% specificity."""
+    from dermkit.metrics.classification import binary_auc
+
+    data, is_mel = _isic2017_from(synthetic_root, tmp_path / "isic2017")
+    assert 0 < is_mel.sum() < len(is_mel)
+    metrics = evaluate_classification([runs[0]], load_table(data), tmp_path / "out", n_boot=200, progress=False)
+    mel = metrics["melanoma_vs_rest"]
+    assert mel["n_melanoma"] == is_mel.sum() and mel["n_other"] == (~is_mel).sum()
+    assert "balanced_accuracy" not in metrics  # the run's seven classes are not this data set's
+    p_mel = pd.read_csv(tmp_path / "out" / "predictions.csv")["mel"].to_numpy()
+    assert mel["auc"] == pytest.approx(binary_auc(is_mel, p_mel))
+    for key in ("auc", "sensitivity_at_90_specificity"):
+        lo, hi = mel["ci95"][key]
+        assert 0 <= lo <= hi <= 1, key
+    lo, hi = mel["ci95"]["auc"]
+    assert lo < hi  # 24 images: the interval is wide, not a point

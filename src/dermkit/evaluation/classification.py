@@ -35,7 +35,13 @@ from dermkit.inference.focus import run_focus
 from dermkit.inference.runs import LoadedRun
 from dermkit.metrics.bootstrap import bootstrap_ci
 from dermkit.metrics.calibration import expected_calibration_error
-from dermkit.metrics.classification import balanced_accuracy, macro_auc, melanoma_view
+from dermkit.metrics.classification import (
+    balanced_accuracy,
+    binary_auc,
+    macro_auc,
+    melanoma_view,
+    sensitivity_at_specificity,
+)
 from dermkit.metrics.isic_csv import write_isic_task3_csv
 from dermkit.metrics.plots import plot_confusion_matrix, plot_roc, reliability_diagram
 from dermkit.metrics.report import classification_report
@@ -192,7 +198,7 @@ def evaluate_classification(
             _multiclass(proba, table.label_indices()[indices], groups, classes, calibration, n_boot, out_dir)
         )
     else:
-        metrics.update(_melanoma_only(proba, table, indices, classes))
+        metrics.update(_melanoma_only(proba, table, indices, groups, classes, n_boot))
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
@@ -223,11 +229,26 @@ def _multiclass(proba, y, groups, classes, calibration: Calibration, n_boot, out
     }
     mel = next((c for c in MELANOMA_NAMES if c in classes), None)
     if mel is not None:
-        result["melanoma_vs_rest"] = melanoma_view(y == classes.index(mel), proba[:, classes.index(mel)])
+        result["melanoma_vs_rest"] = _melanoma_view(
+            y == classes.index(mel), proba[:, classes.index(mel)], groups, n_boot
+        )
     return result
 
 
-def _melanoma_only(proba, table, indices, classes) -> dict[str, Any]:
+def _melanoma_view(is_mel: np.ndarray, p_mel: np.ndarray, groups: np.ndarray, n_boot: int) -> dict[str, Any]:
+    """:func:`~dermkit.metrics.classification.melanoma_view` with 95% bootstrap intervals over lesions
+    for its AUC and its sensitivity at 90% specificity (the figures a clinic compares across sources)."""
+    view: dict[str, Any] = melanoma_view(is_mel, p_mel)
+    view["ci95"] = {
+        "auc": bootstrap_ci(is_mel, p_mel, groups, binary_auc, n_boot),
+        "sensitivity_at_90_specificity": bootstrap_ci(
+            is_mel, p_mel, groups, lambda t, s: sensitivity_at_specificity(t, s, 0.9), n_boot
+        ),
+    }
+    return view
+
+
+def _melanoma_only(proba, table, indices, groups, classes, n_boot) -> dict[str, Any]:
     """Data labelled only melanoma / not melanoma: score the run's melanoma probability."""
     mel_run = next((c for c in MELANOMA_NAMES if c in classes), None)
     mel_data = next((c for c in MELANOMA_NAMES if c in table.classes), None)
@@ -237,4 +258,4 @@ def _melanoma_only(proba, table, indices, classes) -> dict[str, Any]:
             "no melanoma class, so neither the multiclass nor the melanoma-vs-rest view applies"
         )
     y = (table.records["label"].iloc[indices] == mel_data).to_numpy()
-    return {"melanoma_vs_rest": melanoma_view(y, proba[:, classes.index(mel_run)])}
+    return {"melanoma_vs_rest": _melanoma_view(y, proba[:, classes.index(mel_run)], groups, n_boot)}
