@@ -6,6 +6,7 @@ import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -44,6 +45,43 @@ def train_on_ham10000(doc: str, default_recipe: str) -> BenchmarkRun:
     if not args.eval_only:
         fit(cfg, run_dir)
     return BenchmarkRun(cfg, run_dir, (time.perf_counter() - t0) / 60, args.eval_only)
+
+
+def lesion_ci(y, score, groups, fn) -> list[float]:
+    """95 % percentile-bootstrap interval of ``fn(y, score)`` over lesions."""
+    from dermkit.metrics.bootstrap import bootstrap_ci
+
+    return list(bootstrap_ci(y, score, groups, fn, 1000))
+
+
+def test_scores(run_dir: Path, table, test) -> dict[str, Any]:
+    """The classification run on ``test`` (indices of ``table``) as it is used (its TTA, calibration and
+    decision rule): the evaluation's figures and melanoma vs the rest, with 95 % intervals over lesions."""
+    import pandas as pd
+
+    from dermkit.evaluation.classification import evaluate_classification
+    from dermkit.inference import load_run
+
+    eval_dir = run_dir / "eval-test"
+    metrics = evaluate_classification([load_run(run_dir)], table, eval_dir, indices=test, progress=False)
+    predictions = pd.read_csv(eval_dir / "predictions.csv")
+    lesions = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
+    correct = (predictions["label"] == predictions["predicted"]).to_numpy().astype(float)
+    mel = metrics["melanoma_vs_rest"]
+    return {
+        "images": metrics["images"],
+        "lesions": metrics["lesions"],
+        "bma": metrics["balanced_accuracy"],
+        "bma_ci": metrics["ci95"]["balanced_accuracy"],
+        "macro_auc": metrics["macro_auc"],
+        "macro_auc_ci": metrics["ci95"]["macro_auc"],
+        "accuracy": metrics["accuracy"],
+        "accuracy_ci": lesion_ci(correct, correct, lesions, lambda t, _s: float(t.mean())),
+        "mel_auc": mel["auc"],
+        "mel_auc_ci": mel["ci95"]["auc"],
+        "mel_sens90": mel["sensitivity_at_90_specificity"],
+        "mel_sens90_ci": mel["ci95"]["sensitivity_at_90_specificity"],
+    }
 
 
 #: The shared sets from other clinics a classifier is scored on, melanoma vs the rest (report only:

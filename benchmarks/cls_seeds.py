@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import ROOT, SHARED, external_markdown, external_melanoma, interval
+from _common import ROOT, SHARED, external_markdown, external_melanoma, interval, test_scores
 
 RECIPES = (
     "cls_default",
@@ -190,42 +190,6 @@ def trained_run(
         "budget_overrides": budget,
         "expected_seconds": expected,
         "train_seconds": time.perf_counter() - t0,
-    }
-
-
-def lesion_ci(y, score, groups, fn) -> list[float]:
-    """95 % percentile-bootstrap interval of ``fn(y, score)`` over lesions."""
-    from dermkit.metrics.bootstrap import bootstrap_ci
-
-    return list(bootstrap_ci(y, score, groups, fn, 1000))
-
-
-def score(run_dir: Path, table, test: np.ndarray) -> dict[str, Any]:
-    """The run on the test side, as used: the evaluation's metrics and melanoma-vs-rest figures with intervals."""
-    import pandas as pd
-
-    from dermkit.evaluation.classification import evaluate_classification
-    from dermkit.inference import load_run
-
-    eval_dir = run_dir / "eval-test"
-    metrics = evaluate_classification([load_run(run_dir)], table, eval_dir, indices=test, progress=False)
-    predictions = pd.read_csv(eval_dir / "predictions.csv")
-    lesions = table.records["lesion_id"].iloc[test].astype(str).to_numpy()
-    correct = (predictions["label"] == predictions["predicted"]).to_numpy().astype(float)
-    mel = metrics["melanoma_vs_rest"]
-    return {
-        "images": metrics["images"],
-        "lesions": metrics["lesions"],
-        "bma": metrics["balanced_accuracy"],
-        "bma_ci": metrics["ci95"]["balanced_accuracy"],
-        "macro_auc": metrics["macro_auc"],
-        "macro_auc_ci": metrics["ci95"]["macro_auc"],
-        "accuracy": metrics["accuracy"],
-        "accuracy_ci": lesion_ci(correct, correct, lesions, lambda t, _s: float(t.mean())),
-        "mel_auc": mel["auc"],
-        "mel_auc_ci": mel["ci95"]["auc"],
-        "mel_sens90": mel["sensitivity_at_90_specificity"],
-        "mel_sens90_ci": mel["ci95"]["sensitivity_at_90_specificity"],
     }
 
 
@@ -399,7 +363,7 @@ def main() -> None:
             "input": "x".join(map(str, cfg.data.preprocess.size)),
             "trained": f"{final['epochs_run']} x {batches}",
             "best_epoch": final["best_epoch"],
-            "scores": score(out / name, table, test),
+            "scores": test_scores(out / name, table, test),
             "external": external_melanoma(out / name),
         }
         result_file.write_text(json.dumps(results[name], indent=2) + "\n")
