@@ -47,6 +47,17 @@ def train_on_ham10000(doc: str, default_recipe: str) -> BenchmarkRun:
     return BenchmarkRun(cfg, run_dir, (time.perf_counter() - t0) / 60, args.eval_only)
 
 
+def balanced_synthetic(out: Path, n: int) -> Path:
+    """A class-balanced synthetic set of ``n`` images under ``out`` (written once): ``--quick`` runs."""
+    from dermkit.data.synthetic import write_synthetic_dataset
+
+    root = out / f"synthetic-{n}"
+    if not (root / ".complete").exists():
+        write_synthetic_dataset(root, n=n, seed=0, balance="balanced")
+        (root / ".complete").touch()
+    return root
+
+
 def lesion_ci(y, score, groups, fn) -> list[float]:
     """95 % percentile-bootstrap interval of ``fn(y, score)`` over lesions."""
     from dermkit.metrics.bootstrap import bootstrap_ci

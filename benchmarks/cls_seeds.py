@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import ROOT, SHARED, external_markdown, external_melanoma, interval, test_scores
+from _common import ROOT, SHARED, balanced_synthetic, external_markdown, external_melanoma, interval, test_scores
 
 RECIPES = (
     "cls_default",
@@ -265,16 +265,6 @@ def shared_split(data: Path, out: Path):
     return table, path, side_indices(table, load_split(path, table), "test")
 
 
-def synthetic(out: Path) -> Path:
-    from dermkit.data.synthetic import write_synthetic_dataset
-
-    root = out / f"synthetic-{QUICK_IMAGES}"
-    if not (root / ".complete").exists():
-        write_synthetic_dataset(root, n=QUICK_IMAGES, seed=0, balance="balanced")
-        (root / ".complete").touch()
-    return root
-
-
 def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     head = (
         "| recipe | model | input | epochs x batches | fit min | test BMA | macro AUC | accuracy | mel AUC "
@@ -315,7 +305,7 @@ def main() -> None:
     out = args.out or ROOT / "runs" / ("bench-cls-seeds/quick" if args.quick else "bench-cls-seeds")
     out.mkdir(parents=True, exist_ok=True)
     if args.quick:
-        data = args.data or synthetic(out)
+        data = args.data or balanced_synthetic(out, QUICK_IMAGES)
     else:
         data = args.data or SHARED / "HAM10000"
         if not data.exists():

@@ -1,0 +1,170 @@
+"""Choosing the next default classifier on validation: candidate changes to ``cls_default``, each
+trained on the shared HAM10000 at one lesion-grouped split, ranked by validation BMA only.
+
+Every candidate is ``cls_default`` with a few overrides (:data:`CANDIDATES`), trained within the
+default's budget of 60 CPU-minutes here. The ranking uses the validation side alone (the best epoch's
+BMA, the figure that also selects the checkpoint); the test side, the shared ISIC 2017 sample and the 20
+shared PH2 cases are scored for the report and change nothing. ``--fold K`` trains on the seed's K-th
+disjoint test side (``data.split.test_fold``), so the chosen candidate can be pooled over two sides with
+``benchmarks/cls_compare.py``.
+
+Usage::
+
+    python benchmarks/cls_candidates.py                         # every candidate, fold 0: about 1 hour each
+    python benchmarks/cls_candidates.py --candidates ema --fold 1
+    python benchmarks/cls_candidates.py --quick                 # synthetic data, a few minutes: checks the script
+
+Resumable: a candidate whose ``OUT/fold<K>/<name>/result.json`` exists is not trained again, and an
+interrupted one resumes from its last checkpoint. Writes ``OUT/fold<K>/candidates.{json,md}``; OUT is
+``runs/bench-cls-candidates`` (``.../quick`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, SHARED, balanced_synthetic, external_markdown, external_melanoma, interval, test_scores
+
+BASE = "cls_default"
+EMA = "train.ema=0.998"  # about 500 steps of memory: 2.6 of the default's 190-step epochs
+#: name -> (overrides of cls_default, what it tests).
+CANDIDATES: dict[str, tuple[list[str], str]] = {
+    "default": ([], "cls_default as it is"),
+    "ema": ([EMA], "weights averaged over the last steps"),
+    "ema_colour": (
+        [EMA, "data.preprocess.color_constancy=true", "augment.brightness=0.25", "augment.hue=0.06"],
+        "+ shades-of-grey colour constancy and stronger colour jitter (robustness across dermatoscopes)",
+    ),
+    "lite1_ema": (
+        [EMA, "model.name=timm_classifier", "model.kwargs.model_name=efficientnet_lite1", "train.epochs=7"],
+        "EfficientNet-Lite1 (ImageNet, offline) for 7 epochs in the same budget",
+    ),
+}
+QUICK = [
+    "data.preprocess.size=[64, 64]",
+    "train.epochs=2",
+    "train.max_batches_per_epoch=4",
+    "train.batch_size=8",
+]
+QUICK_IMAGES = 280
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", default=None, help="comma-separated names (default: all)")
+    parser.add_argument("--fold", type=int, default=0, help="the split's test side (data.split.test_fold)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument("--no-external", action="store_true", help="skip the ISIC 2017 / PH2 scores")
+    parser.add_argument("--quick", action="store_true", help="synthetic data, tiny runs: checks the script runs")
+    return parser.parse_args()
+
+
+def train_candidate(name: str, overrides: list[str], data: Path, fold: int, out: Path, quick: bool) -> dict[str, Any]:
+    """Train (or resume) one candidate into ``out/name``; returns its validation and test figures."""
+    from dermkit.config import load_config
+    from dermkit.data.readers import load_table
+    from dermkit.data.splits import load_split, side_indices
+    from dermkit.engine.trainer import fit
+
+    run_dir = out / name
+    cfg = load_config(
+        BASE,
+        [f"data.path={json.dumps(str(data))}", f"data.split.test_fold={fold}", *overrides, *(QUICK if quick else [])],
+    )
+    t0 = time.perf_counter()
+    if not (run_dir / "final_metrics.json").exists():
+        fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
+    minutes = (time.perf_counter() - t0) / 60
+    final = json.loads((run_dir / "final_metrics.json").read_text())
+    history = json.loads((run_dir / "metrics.json").read_text())
+    table = load_table(data)
+    test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
+    return {
+        "overrides": overrides,
+        "train_minutes": minutes,
+        "epoch_minutes": sum(row["seconds"] for row in history) / 60,
+        "epochs": final["epochs_run"],
+        "best_epoch": final["best_epoch"],
+        "val_bma": final["best_value"],
+        "val_macro_auc": next(r["val_macro_auc"] for r in history if r["epoch"] == final["best_epoch"]),
+        "test": test_scores(run_dir, table, test),
+    }
+
+
+def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
+    chosen = max(results, key=lambda n: results[n]["val_bma"])
+    head = (
+        "| candidate | changes | epochs (best) | train min | **val BMA** (chooses) | val macro AUC | test BMA "
+        "| test macro AUC | test mel AUC | test mel sens @ 90 % spec |\n|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for name, r in results.items():
+        t = r["test"]
+        rows.append(
+            f"| `{name}`{' (chosen)' if name == chosen else ''} | {CANDIDATES[name][1]} | {r['epochs']} "
+            f"({r['best_epoch']}) | {r['epoch_minutes']:.1f} | **{r['val_bma']:.3f}** | {r['val_macro_auc']:.3f} "
+            f"| {interval(t['bma'], t['bma_ci'])} | {interval(t['macro_auc'], t['macro_auc_ci'])} "
+            f"| {interval(t['mel_auc'], t['mel_auc_ci'])} | {interval(t['mel_sens90'], t['mel_sens90_ci'])} |"
+        )
+    text = (
+        f"### Default classifier candidates, test side {meta['fold']}\n\n"
+        + head
+        + "\n".join(rows)
+        + f"\n\n- {meta['date']}, {meta['machine']}; data {meta['data']}; train min: the epochs' wall time "
+        "(training and per-epoch validation).\n"
+    )
+    external = {n: r["external"] for n, r in results.items() if r.get("external")}
+    if external:
+        text += "\nOther clinics, melanoma vs the rest (report only):\n\n" + external_markdown(external)
+    return text
+
+
+def main() -> None:
+    import torch
+
+    args = parse_args()
+    out = (args.out or ROOT / "runs" / ("bench-cls-candidates/quick" if args.quick else "bench-cls-candidates")) / (
+        f"fold{args.fold}"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    data = balanced_synthetic(out, QUICK_IMAGES) if args.quick else SHARED / "HAM10000"
+    if not data.exists():
+        raise SystemExit(f"{data} not found: this benchmark needs the shared real data")
+    names = args.candidates.split(",") if args.candidates else list(CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        raise SystemExit(f"unknown candidate(s) {unknown}; choose from {list(CANDIDATES)}")
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        result_file = out / name / "result.json"
+        if result_file.exists():
+            results[name] = json.loads(result_file.read_text())
+            print(f"{name}: done before ({result_file})", flush=True)
+            continue
+        print(f"{name}: training ({CANDIDATES[name][1]}) ...", flush=True)
+        results[name] = train_candidate(name, CANDIDATES[name][0], data, args.fold, out, args.quick)
+        if not args.no_external:
+            results[name]["external"] = external_melanoma(out / name)
+        result_file.write_text(json.dumps(results[name], indent=2) + "\n")
+        r = results[name]
+        print(f"{name}: val BMA {r['val_bma']:.3f}; test BMA {r['test']['bma']:.3f} (report only)", flush=True)
+    meta = {
+        "date": date.today().isoformat(),
+        "machine": f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}",
+        "data": str(data),
+        "fold": args.fold,
+    }
+    (out / "candidates.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    (out / "candidates.md").write_text(markdown(results, meta))
+    print((out / "candidates.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
