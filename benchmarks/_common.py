@@ -131,6 +131,11 @@ def interval(value: float | None, ci: list[float]) -> str:
     return "-" if value is None or value != value else f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
+def interval_cells(scores: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """Table cells ``value [low, high]`` of ``scores[key]`` and ``scores[key + "_ci"]``, joined by `` | ``."""
+    return " | ".join(interval(scores[key], scores[f"{key}_ci"]) for key in keys)
+
+
 def external_markdown(external: dict[str, dict[str, dict]]) -> str:
     """One row per run: melanoma AUC and sensitivity at 90 % specificity on each external set."""
     sets = list(dict.fromkeys(label for scores in external.values() for label in scores))
@@ -144,12 +149,7 @@ def external_markdown(external: dict[str, dict[str, dict]]) -> str:
     head += " |\n|---|" + "---|---|" * len(sets) + "\n"
     rows = [
         f"| `{name}` | "
-        + " | ".join(
-            f"{interval(s[label]['auc'], s[label]['auc_ci'])} | {interval(s[label]['sens90'], s[label]['sens90_ci'])}"
-            if label in s
-            else "- | -"
-            for label in sets
-        )
+        + " | ".join(interval_cells(s[label], ("auc", "sens90")) if label in s else "- | -" for label in sets)
         + " |"
         for name, s in external.items()
     ]

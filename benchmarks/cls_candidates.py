@@ -24,12 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, SHARED, balanced_synthetic, external_markdown, external_melanoma, interval, test_scores
+from _common import ROOT, SHARED, balanced_synthetic, external_markdown, external_melanoma, interval_cells, test_scores
 
 BASE = "cls_default"
 EMA = "train.ema=0.998"  # about 500 steps of memory: 2.6 of the default's 190-step epochs
@@ -77,17 +76,14 @@ def train_candidate(name: str, overrides: list[str], data: Path, fold: int, out:
         BASE,
         [f"data.path={json.dumps(str(data))}", f"data.split.test_fold={fold}", *overrides, *(QUICK if quick else [])],
     )
-    t0 = time.perf_counter()
     if not (run_dir / "final_metrics.json").exists():
         fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
-    minutes = (time.perf_counter() - t0) / 60
     final = json.loads((run_dir / "final_metrics.json").read_text())
     history = json.loads((run_dir / "metrics.json").read_text())
     table = load_table(data)
     test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
     return {
         "overrides": overrides,
-        "train_minutes": minutes,
         "epoch_minutes": sum(row["seconds"] for row in history) / 60,
         "epochs": final["epochs_run"],
         "best_epoch": final["best_epoch"],
@@ -109,8 +105,7 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         rows.append(
             f"| `{name}`{' (chosen)' if name == chosen else ''} | {CANDIDATES[name][1]} | {r['epochs']} "
             f"({r['best_epoch']}) | {r['epoch_minutes']:.1f} | **{r['val_bma']:.3f}** | {r['val_macro_auc']:.3f} "
-            f"| {interval(t['bma'], t['bma_ci'])} | {interval(t['macro_auc'], t['macro_auc_ci'])} "
-            f"| {interval(t['mel_auc'], t['mel_auc_ci'])} | {interval(t['mel_sens90'], t['mel_sens90_ci'])} |"
+            f"| {interval_cells(t, ('bma', 'macro_auc', 'mel_auc', 'mel_sens90'))} |"
         )
     text = (
         f"### Default classifier candidates, test side {meta['fold']}\n\n"

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import ROOT, SHARED, balanced_synthetic, external_markdown, external_melanoma, interval, test_scores
+from _common import ROOT, SHARED, balanced_synthetic, external_markdown, external_melanoma, interval_cells, test_scores
 
 RECIPES = (
     "cls_default",
@@ -194,7 +194,7 @@ def trained_run(
 
 
 def test_predictions(run_dir: Path, table, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(calibrated probabilities, decisions as class indices) that :func:`score`'s evaluation wrote for
+    """(calibrated probabilities, decisions as class indices) that :func:`_common.test_scores`'s evaluation wrote for
     ``run_dir`` on ``test``, in ``test`` order: a paired comparison reads them instead of predicting again."""
     import pandas as pd
 
@@ -275,9 +275,8 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         s = r["scores"]
         rows.append(
             f"| `{recipe}` | {r['model']} | {r['input']} | {r['trained']} | {r['train_seconds'] / 60:.1f} "
-            f"| {interval(s['bma'], s['bma_ci'])} | {interval(s['macro_auc'], s['macro_auc_ci'])} "
-            f"| {interval(s['accuracy'], s['accuracy_ci'])} | {interval(s['mel_auc'], s['mel_auc_ci'])} "
-            f"| {interval(s['mel_sens90'], s['mel_sens90_ci'])} | {PAPER_CLAIMS.get(recipe, '-')} |"
+            f"| {interval_cells(s, ('bma', 'macro_auc', 'accuracy', 'mel_auc', 'mel_sens90'))} "
+            f"| {PAPER_CLAIMS.get(recipe, '-')} |"
         )
     notes = [
         f"- {meta['date']}, {meta['machine']}; budget {meta['minutes']} min of training per recipe (fit min: "

@@ -1,9 +1,10 @@
 """Weight averaging (``train.ema``): an exponential moving average of the weights over the optimiser steps.
 
-On a short, noisy CPU schedule the average of the last few hundred steps' weights usually validates
-better than the last step's (benchmarks/RESULTS.md measures it). timm's ``ModelEmaV3`` keeps the
-average (parameters and BatchNorm buffers); its warm-up (decay ``1 - (1 + t)^(-2/3)`` capped at
-``train.ema``) keeps the first, untrained steps from dominating the average.
+On a short, noisy CPU schedule the average of the last few hundred steps' weights often validates
+better than the last step's (``benchmarks/cls_candidates.py`` measures whether it does for the
+default). timm's ``ModelEmaV3`` keeps the average (parameters and BatchNorm buffers); its warm-up
+(decay ``1 - (1 + t)^(-2/3)`` capped at ``train.ema``) keeps the first, untrained steps from
+dominating the average.
 """
 
 from __future__ import annotations
