@@ -18,6 +18,7 @@ share of the batch so that the average is the global batch's mean. Only rank 0 w
 
 from __future__ import annotations
 
+import atexit
 import datetime as _dt
 import logging
 import os
@@ -159,9 +160,20 @@ def current(device: torch.device) -> tuple[DistributedContext, torch.device]:
     backend = backend_for(device)
     if not dist.is_initialized():
         dist.init_process_group(backend=backend, timeout=TIMEOUT)
+        atexit.register(leave)
     if dist.get_world_size() != world:
         raise ConfigError(f"WORLD_SIZE={world} but the process group has {dist.get_world_size()} processes")
     return DistributedContext(rank, world, local, backend), device
+
+
+def leave() -> None:
+    """Take this process out of the process group (registered to run at exit by :func:`current`).
+
+    A process that exits with the group still up leaves gloo's worker threads to the C++ runtime's
+    teardown, which can abort it (``terminate called without an active exception``, exit code -6)
+    after the run has finished; torchrun then reports the whole run as failed."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def quiet_other_ranks(ctx: DistributedContext) -> None:
