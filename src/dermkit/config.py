@@ -242,6 +242,8 @@ class RunConfig(_Strict):
             raise ValueError("early stopping needs a validation side: set data.split.val > 0")
         if self.task == "segmentation" and self.data.focus.run:
             raise ValueError("data.focus (segment-then-classify) applies to classification recipes only")
+        if self.task == "segmentation" and self.augment.mixing:
+            raise ValueError("augment.mixup and augment.cutmix apply to classification recipes only")
         return self
 
     @property

@@ -143,3 +143,25 @@ def test_metadata_model_without_meta_is_an_error(synthetic_root, tmp_path):
 
     with pytest.raises(ValueError, match="meta"):
         model(torch.zeros(1, 3, 32, 32), None)
+
+
+def test_training_loss_mixes_batches_when_asked(synthetic_root, tmp_path):
+    import torch
+
+    from dermkit.data.mixing import mix_batch, mixed_loss
+    from dermkit.models.contract import classify
+
+    losses = {}
+    for name, extra in {"plain": [], "mixed": ["augment.mixup=0.4", "augment.cutmix=1.0"]}.items():
+        cfg = cls_config(synthetic_root, "model.name=deepconvnet_s2", "model.kwargs.input_size=[32, 32]", *extra)
+        trainer = Trainer(cfg, tmp_path / name, progress=False)
+        trainer._setup()
+        batch = next(iter(trainer._loader(trainer.train_set, batch_size=8)))
+        model = trainer.model.eval()  # no dropout: the two computations below see the same network
+        torch.manual_seed(5)
+        losses[name] = trainer.task.loss(model, batch, trainer.loss_fn)
+    torch.manual_seed(5)
+    mixed = mix_batch(batch["image"], batch["meta"], 0.4, 1.0, 1.0)
+    logits = classify(model, mixed.image, mixed.meta).class_logits
+    torch.testing.assert_close(losses["mixed"], mixed_loss(trainer.loss_fn, logits, batch["label"], mixed))
+    assert not torch.isclose(losses["mixed"], losses["plain"])

@@ -29,10 +29,22 @@ class AugmentConfig(BaseModel):
     elastic: bool = Field(False, description="elastic deformation (S3)")
     brightness: float = Field(0.0, ge=0, le=1, description="brightness/contrast jitter")
     hue: float = Field(0.0, ge=0, le=0.5, description="hue/saturation jitter fraction")
+    mixup: float = Field(0.0, ge=0, description="classification: mixup of batch pairs, Beta(a, a) weights; 0 = off")
+    cutmix: float = Field(0.0, ge=0, description="classification: CutMix of batch pairs, Beta(a, a) areas; 0 = off")
+    mix_prob: float = Field(1.0, ge=0, le=1, description="share of training batches mixed (mixup or cutmix)")
 
     @property
     def enabled(self) -> bool:
-        return any(bool(v) for v in self.model_dump().values())
+        """Whether any per-image transform is on (batch mixing is the training step's, not the dataset's)."""
+        return any(bool(v) for k, v in self.model_dump().items() if k not in BATCH_MIXING)
+
+    @property
+    def mixing(self) -> bool:
+        return self.mix_prob > 0 and (self.mixup > 0 or self.cutmix > 0)
+
+
+#: AugmentConfig fields that act on whole batches in the training step (dermkit.data.mixing).
+BATCH_MIXING = ("mixup", "cutmix", "mix_prob")
 
 
 def build_augment(cfg: AugmentConfig) -> PairAugment | None:

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from dermkit.calibration import fit_run_calibration
 from dermkit.config import RunConfig
 from dermkit.data.dataset import LesionDataset
+from dermkit.data.mixing import mix_batch, mixed_loss
 from dermkit.data.sampling import balancing_factors, class_weights, oversample_indices, sampler_weights
 from dermkit.engine.data import PreparedData, prepare_data
 from dermkit.errors import DataError
@@ -193,7 +194,11 @@ class ClassificationTask(BaseTask):
         return self._dataset(data, indices, train=True), weights
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], loss_fn: nn.Module) -> torch.Tensor:
-        return loss_fn(classify(model, batch["image"], batch["meta"]).class_logits, batch["label"])
+        aug = self.cfg.augment
+        mixed = mix_batch(batch["image"], batch["meta"], aug.mixup, aug.cutmix, aug.mix_prob)  # None: not mixed
+        if mixed is None:
+            return loss_fn(classify(model, batch["image"], batch["meta"]).class_logits, batch["label"])
+        return mixed_loss(loss_fn, classify(model, mixed.image, mixed.meta).class_logits, batch["label"], mixed)
 
     @torch.no_grad()
     def collect(self, model, loader, device, tta: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
