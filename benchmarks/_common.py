@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +157,35 @@ def external_markdown(external: dict[str, dict[str, dict]]) -> str:
         for name, s in external.items()
     ]
     return head + "\n".join(rows) + "\n"
+
+
+def run_meta(**extra: Any) -> dict[str, Any]:
+    """When and where a benchmark ran (date; torch threads, CPU, torch and Python versions), plus ``extra``."""
+    import torch
+
+    machine = (
+        f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, Python {platform.python_version()}"
+    )
+    return {"date": date.today().isoformat(), "machine": machine, **extra}
+
+
+def write_report(out: Path, stem: str, payload: dict[str, Any], text: str) -> None:
+    """A benchmark's figures as ``out/<stem>.json`` and its tables as ``out/<stem>.md`` (also printed)."""
+    (out / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(text)
+    print(text)
+
+
+def saved_result(run_dir: Path) -> dict[str, Any] | None:
+    """What a resumable benchmark saved for ``run_dir`` when it finished it before (said so), else None."""
+    path = run_dir / "result.json"
+    if not path.exists():
+        return None
+    print(f"{run_dir.name}: done before ({path})", flush=True)
+    return json.loads(path.read_text())
+
+
+def save_result(run_dir: Path, result: dict[str, Any]) -> None:
+    """Keep a finished run's figures in ``run_dir/result.json``: a rerun reads them instead of training."""
+    (run_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -23,12 +23,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, SHARED, balanced_synthetic, external_markdown, external_melanoma, interval_cells, test_scores
+from _common import (
+    ROOT,
+    SHARED,
+    balanced_synthetic,
+    external_markdown,
+    external_melanoma,
+    interval_cells,
+    run_meta,
+    save_result,
+    saved_result,
+    test_scores,
+    write_report,
+)
 
 BASE = "cls_default"
 EMA = "train.ema=0.998"  # about 500 steps of memory: 2.6 of the default's 190-step epochs
@@ -39,6 +49,10 @@ CANDIDATES: dict[str, tuple[list[str], str]] = {
     "ema_colour": (
         [EMA, "data.preprocess.color_constancy=true", "augment.brightness=0.25", "augment.hue=0.06"],
         "+ shades-of-grey colour constancy and stronger colour jitter (robustness across dermatoscopes)",
+    ),
+    "ema_mix": (
+        [EMA, "augment.mixup=0.2", "augment.cutmix=1.0", "augment.mix_prob=0.5"],
+        "+ mixup or CutMix on half the batches",
     ),
     "lite1_ema": (
         [EMA, "model.name=timm_classifier", "model.kwargs.model_name=efficientnet_lite1", "train.epochs=7"],
@@ -121,7 +135,6 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    import torch
 
     args = parse_args()
     out = (args.out or ROOT / "runs" / ("bench-cls-candidates/quick" if args.quick else "bench-cls-candidates")) / (
@@ -137,28 +150,18 @@ def main() -> None:
         raise SystemExit(f"unknown candidate(s) {unknown}; choose from {list(CANDIDATES)}")
     results: dict[str, dict[str, Any]] = {}
     for name in names:
-        result_file = out / name / "result.json"
-        if result_file.exists():
-            results[name] = json.loads(result_file.read_text())
-            print(f"{name}: done before ({result_file})", flush=True)
+        if (saved := saved_result(out / name)) is not None:
+            results[name] = saved
             continue
         print(f"{name}: training ({CANDIDATES[name][1]}) ...", flush=True)
         results[name] = train_candidate(name, CANDIDATES[name][0], data, args.fold, out, args.quick)
         if not args.no_external:
             results[name]["external"] = external_melanoma(out / name)
-        result_file.write_text(json.dumps(results[name], indent=2) + "\n")
+        save_result(out / name, results[name])
         r = results[name]
         print(f"{name}: val BMA {r['val_bma']:.3f}; test BMA {r['test']['bma']:.3f} (report only)", flush=True)
-    meta = {
-        "date": date.today().isoformat(),
-        "machine": f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}, "
-        f"torch {torch.__version__}",
-        "data": str(data),
-        "fold": args.fold,
-    }
-    (out / "candidates.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    (out / "candidates.md").write_text(markdown(results, meta))
-    print((out / "candidates.md").read_text())
+    meta = run_meta(data=str(data), fold=args.fold)
+    write_report(out, "candidates", {"meta": meta, "results": results}, markdown(results, meta))
 
 
 if __name__ == "__main__":

@@ -43,17 +43,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import platform
-import statistics
-import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from _common import ROOT, SHARED, balanced_synthetic, external_markdown, external_melanoma, interval_cells, test_scores
+from _budget import PROBE_STEPS, trained_run
+from _common import (
+    ROOT,
+    SHARED,
+    balanced_synthetic,
+    external_markdown,
+    external_melanoma,
+    interval_cells,
+    run_meta,
+    save_result,
+    saved_result,
+    test_scores,
+    write_report,
+)
 
 RECIPES = (
     "cls_default",
@@ -91,8 +99,6 @@ ABLATIONS = {
     "s4_focal_loss": (S4, ["loss.name=focal"], "S4: its weighted CE against a focal loss"),
     "s5_no_cnn_path": (S5, ["model.kwargs.cnn_path=none"], "S5: the custom-CNN path helps"),
 }
-WARMUP_STEPS = 2
-PROBE_STEPS = {False: 8, True: 3}  # timed steps after the warm-up (full, quick)
 QUICK_IMAGES = 280
 QUICK_OVERRIDES = ["data.preprocess.size=[64, 64]", "train.batch_size=8"]
 QUICK_FIXED_SIZE = ["model.kwargs.input_size=[64, 64]"]  # models whose flatten layer fixes the input size
@@ -109,88 +115,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ablations", action="store_true", help="the seeds' claims instead: see ABLATIONS")
     parser.add_argument("--quick", action="store_true", help="synthetic data, tiny budget: checks the script runs")
     return parser.parse_args()
-
-
-def make_probe_trainer():
-    """The Trainer timing each optimiser step (data loading included) and each validation pass,
-    skipping the final evaluation: one short epoch tells what a full one costs."""
-    from dermkit.engine.trainer import Trainer
-
-    class ProbeTrainer(Trainer):
-        step_ends: list[float]
-        validation_seconds: list[float]
-
-        def _step(self, batch, batches, bar) -> None:
-            super()._step(batch, batches, bar)
-            self.step_ends.append(time.perf_counter())
-
-        def _validate(self) -> dict[str, float]:
-            start = time.perf_counter()
-            result = super()._validate()
-            self.validation_seconds.append(time.perf_counter() - start)
-            return result
-
-        def _finish(self) -> dict[str, Any]:
-            return {}
-
-    return ProbeTrainer
-
-
-def probe(recipe: str, base: list[str], run_dir: Path, steps: int) -> dict[str, float]:
-    """Seconds per optimiser step (median after the warm-up), per validation pass, and batches per epoch."""
-    from dermkit.config import load_config
-
-    cfg = load_config(recipe, base)
-    probe_cfg = load_config(
-        recipe, [*base, "train.epochs=1", f"train.max_batches_per_epoch={WARMUP_STEPS + 1 + steps}"]
-    )
-    trainer = make_probe_trainer()(probe_cfg, run_dir, progress=False)
-    trainer.step_ends, trainer.validation_seconds = [], []
-    trainer.fit()
-    deltas = np.diff(trainer.step_ends)[WARMUP_STEPS:]
-    return {
-        "step_seconds": float(statistics.median(deltas)),
-        "validation_seconds": float(trainer.validation_seconds[0]),
-        "batches_per_epoch": math.ceil(len(trainer.train_set) / cfg.train.batch_size),
-    }
-
-
-def budget_overrides(cfg, speed: dict[str, float], minutes: float) -> tuple[list[str], float]:
-    """The ``train.*`` overrides that fit ``minutes``, and the training seconds they are expected to take."""
-    budget = minutes * 60
-    epoch = speed["batches_per_epoch"] * speed["step_seconds"] + speed["validation_seconds"]
-    epochs = min(cfg.train.epochs, int(budget // epoch))
-    if epochs >= 1:
-        return [f"train.epochs={epochs}"], epochs * epoch
-    batches = max(1, int((budget - speed["validation_seconds"]) // speed["step_seconds"]))
-    return ["train.epochs=1", f"train.max_batches_per_epoch={batches}"], batches * speed["step_seconds"] + speed[
-        "validation_seconds"
-    ]
-
-
-def trained_run(
-    name: str, recipe: str, base: list[str], out: Path, minutes: float, steps: int, like: dict | None = None
-) -> dict[str, Any]:
-    """Probe ``recipe`` with ``base`` overrides, then train it within the budget into ``out/name``;
-    ``like`` (an earlier result) reuses that run's probe and epochs, so an ablation trains as its recipe did."""
-    from dermkit.config import load_config
-    from dermkit.engine.trainer import fit
-
-    cfg = load_config(recipe, base)
-    if like is None:
-        speed = probe(recipe, base, out / "probes" / name, steps)
-        budget, expected = budget_overrides(cfg, speed, minutes)
-    else:
-        speed, budget, expected = like["speed"], like["budget_overrides"], like["expected_seconds"]
-    run_dir = out / name
-    t0 = time.perf_counter()
-    fit(load_config(recipe, [*base, *budget]), run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
-    return {
-        "speed": speed,
-        "budget_overrides": budget,
-        "expected_seconds": expected,
-        "train_seconds": time.perf_counter() - t0,
-    }
 
 
 def test_predictions(run_dir: Path, table, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -295,7 +219,6 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    import torch
 
     from dermkit.config import load_config
 
@@ -328,13 +251,11 @@ def main() -> None:
             trained_run(FOCUS_RECIPE, FOCUS_RECIPE, base, out, minutes, steps)
     results: dict[str, dict[str, Any]] = {}
     for name, (recipe, overrides) in cases.items():
-        result_file = out / name / "result.json"
-        if result_file.exists():
-            results[name] = json.loads(result_file.read_text())
-            print(f"{name}: done before ({result_file})", flush=True)
-            if "external" not in results[name]:  # a result of the code before the external scores
-                results[name]["external"] = external_melanoma(out / name)
-                result_file.write_text(json.dumps(results[name], indent=2) + "\n")
+        if (saved := saved_result(out / name)) is not None:
+            results[name] = saved
+            if "external" not in saved:  # a result of the code before the external scores
+                saved["external"] = external_melanoma(out / name)
+                save_result(out / name, saved)
             continue
         extra = [f"data.focus.run={json.dumps(str(focus))}"] if recipe == "cls_s1_cnn" else []
         extra += QUICK_FIXED_SIZE if args.quick and recipe in FIXED_SIZE_RECIPES else []
@@ -355,7 +276,7 @@ def main() -> None:
             "scores": test_scores(out / name, table, test),
             "external": external_melanoma(out / name),
         }
-        result_file.write_text(json.dumps(results[name], indent=2) + "\n")
+        save_result(out / name, results[name])
         s = results[name]["scores"]
         print(
             f"{name}: test BMA {s['bma']:.3f}, macro AUC {s['macro_auc']:.3f}, mel AUC {s['mel_auc']:.3f}", flush=True
@@ -363,20 +284,16 @@ def main() -> None:
     paired = {
         name: paired_gain(out / ABLATIONS[name][0], out / name, table, test) for name in cases if name in ABLATIONS
     }
-    meta = {
-        "date": date.today().isoformat(),
-        "machine": f"{torch.get_num_threads()} torch threads, {platform.processor() or platform.machine()}, "
-        f"torch {torch.__version__}, Python {platform.python_version()}",
-        "minutes": minutes,
-        "data": str(data),
-        "test_images": len(test),
-        "focus_run": str(focus) if focus else "-",
-        "quick": args.quick,
-    }
+    meta = run_meta(
+        minutes=minutes,
+        data=str(data),
+        test_images=len(test),
+        focus_run=str(focus) if focus else "-",
+        quick=args.quick,
+    )
     stem = "cls_ablations" if args.ablations else "cls_seeds"
-    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": results, "paired": paired}, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(markdown(results, meta) + ablation_markdown(paired))
-    print((out / f"{stem}.md").read_text())
+    payload = {"meta": meta, "results": results, "paired": paired}
+    write_report(out, stem, payload, markdown(results, meta) + ablation_markdown(paired))
 
 
 if __name__ == "__main__":

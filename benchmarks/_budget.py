@@ -1,0 +1,102 @@
+"""Training a recipe within a wall-clock budget: a timed probe of a few steps and one validation pass
+tells what an epoch costs, then the recipe trains for the whole epochs that fit (at most its own
+count) or, when one does not fit, for one epoch of the batches that fit. The benchmarks that compare
+recipes "at one CPU budget" (cls_seeds, seg_candidates) train through :func:`trained_run`."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+WARMUP_STEPS = 2
+PROBE_STEPS = {False: 8, True: 3}  # timed steps after the warm-up (full, quick)
+
+
+def make_probe_trainer():
+    """The Trainer timing each optimiser step (data loading included) and each validation pass,
+    skipping the final evaluation: one short epoch tells what a full one costs."""
+    from dermkit.engine.trainer import Trainer
+
+    class ProbeTrainer(Trainer):
+        step_ends: list[float]
+        validation_seconds: list[float]
+
+        def _step(self, batch, batches, bar) -> None:
+            super()._step(batch, batches, bar)
+            self.step_ends.append(time.perf_counter())
+
+        def _validate(self) -> dict[str, float]:
+            start = time.perf_counter()
+            result = super()._validate()
+            self.validation_seconds.append(time.perf_counter() - start)
+            return result
+
+        def _finish(self) -> dict[str, Any]:
+            return {}
+
+    return ProbeTrainer
+
+
+def probe(recipe: str, base: list[str], run_dir: Path, steps: int) -> dict[str, float]:
+    """Seconds per optimiser step (median after the warm-up), per validation pass, and batches per epoch."""
+    from dermkit.config import load_config
+
+    cfg = load_config(recipe, base)
+    probe_cfg = load_config(
+        recipe, [*base, "train.epochs=1", f"train.max_batches_per_epoch={WARMUP_STEPS + 1 + steps}"]
+    )
+    trainer = make_probe_trainer()(probe_cfg, run_dir, progress=False)
+    trainer.step_ends, trainer.validation_seconds = [], []
+    trainer.fit()
+    deltas = np.diff(trainer.step_ends)[WARMUP_STEPS:]
+    return {
+        "step_seconds": float(statistics.median(deltas)),
+        "validation_seconds": float(trainer.validation_seconds[0]),
+        "batches_per_epoch": math.ceil(len(trainer.train_set) / cfg.train.batch_size),
+    }
+
+
+def budget_overrides(cfg, speed: dict[str, float], minutes: float) -> tuple[list[str], float]:
+    """The ``train.*`` overrides that fit ``minutes``, and the training seconds they are expected to take."""
+    budget = minutes * 60
+    epoch = speed["batches_per_epoch"] * speed["step_seconds"] + speed["validation_seconds"]
+    epochs = min(cfg.train.epochs, int(budget // epoch))
+    if epochs >= 1:
+        return [f"train.epochs={epochs}"], epochs * epoch
+    batches = max(1, int((budget - speed["validation_seconds"]) // speed["step_seconds"]))
+    return ["train.epochs=1", f"train.max_batches_per_epoch={batches}"], batches * speed["step_seconds"] + speed[
+        "validation_seconds"
+    ]
+
+
+def trained_run(
+    name: str, recipe: str, base: list[str], out: Path, minutes: float, steps: int, like: dict | None = None
+) -> dict[str, Any]:
+    """Probe ``recipe`` with ``base`` overrides, then train it within the budget into ``out/name``;
+    ``like`` (an earlier result) reuses that run's probe and epochs, so an ablation trains as its recipe did."""
+    from dermkit.config import load_config
+    from dermkit.engine.trainer import fit
+
+    cfg = load_config(recipe, base)
+    plan_file = out / "probes" / f"{name}.json"  # a resumed run keeps the epochs it started with
+    if like is not None:
+        plan = {key: like[key] for key in ("speed", "budget_overrides", "expected_seconds")}
+    elif plan_file.exists():
+        plan = json.loads(plan_file.read_text())
+    else:
+        speed = probe(recipe, base, out / "probes" / name, steps)
+        budget, expected = budget_overrides(cfg, speed, minutes)
+        plan = {"speed": speed, "budget_overrides": budget, "expected_seconds": expected}
+        plan_file.write_text(json.dumps(plan, indent=2) + "\n")
+    run_dir = out / name
+    t0 = time.perf_counter()
+    overrides = [*base, *plan["budget_overrides"]]
+    if not (run_dir / "final_metrics.json").exists():  # a finished run is not trained again
+        fit(load_config(recipe, overrides), run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
+    return {**plan, "train_seconds": time.perf_counter() - t0}

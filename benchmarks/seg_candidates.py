@@ -1,0 +1,169 @@
+"""Choosing the next default segmenter on HAM10000 validation alone: candidate changes to
+``seg_default`` (input size, the Lite1/Lite2 encoders, bf16, S3's artefact removal and colour
+constancy), each trained within one CPU budget, ranked by validation Dice as the segmenter is used.
+
+Every candidate is ``seg_default`` with a few overrides (:data:`CANDIDATES`) trained on the shared
+HAM10000 (lesion-grouped split: 15 % validation, 15 % test, seed 0) for ``--minutes`` (default 30) of
+training: a timed probe sets the whole epochs that fit (``_budget.trained_run``), at most
+:data:`EPOCH_CAP` for the candidates that leave the count to the budget, with the cosine schedule over
+the epochs trained. Each run is then scored as it is used (full image resolution, its TTA and
+post-processing: ``evaluate_segmentation``) on the validation side, which alone ranks the
+candidates; the HAM10000 test side and the 20 shared PH2 cases (another clinic and dermatoscope, at
+~765x575) are scored for the report and choose nothing. Dice, Jaccard and thresholded Jaccard
+(ISIC 2018) per image, means with 95 % bootstrap intervals over lesions. ``--fold K`` holds out the
+seed's K-th disjoint test side.
+
+Usage::
+
+    python benchmarks/seg_candidates.py                          # every candidate: about 35 minutes each
+    python benchmarks/seg_candidates.py --candidates size160,lite1_160 --minutes 30
+    python benchmarks/seg_candidates.py --quick                  # synthetic data, a few minutes: checks the script
+
+Resumable: a candidate whose ``OUT/fold<K>/<name>/result.json`` exists is not trained again, and an
+interrupted one resumes from its last checkpoint with the epochs its probe set. Writes
+``OUT/fold<K>/candidates.{json,md}``; OUT is ``runs/bench-seg-candidates`` (``.../quick`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from _budget import PROBE_STEPS, trained_run
+from _common import ROOT, SHARED, balanced_synthetic, interval_cells, run_meta, save_result, saved_result, write_report
+
+BASE = "seg_default"
+EPOCH_CAP = "train.epochs=12"  # the budget, not this cap, sets the epochs of the candidates that carry it
+SIZE_160 = "data.preprocess.size=[160, 208]"
+#: name -> (overrides of seg_default, what it tests).
+CANDIDATES: dict[str, tuple[list[str], str]] = {
+    "default": ([], "seg_default as it is (its own 4 epochs at most)"),
+    "size160": ([SIZE_160, EPOCH_CAP], "160x208 input"),
+    "size192": (["data.preprocess.size=[192, 256]", EPOCH_CAP], "192x256 input"),
+    "bf16_160": ([SIZE_160, EPOCH_CAP, "train.precision=bf16"], "160x208, bf16 autocast (faster steps: more epochs)"),
+    "lite1_160": ([SIZE_160, EPOCH_CAP, "model.name=unet_effnetlite1"], "EfficientNet-Lite1 encoder at 160x208"),
+    "lite2_160": ([SIZE_160, EPOCH_CAP, "model.name=unet_effnetlite2"], "EfficientNet-Lite2 encoder at 160x208"),
+    "artefacts_160": (
+        [
+            SIZE_160,
+            EPOCH_CAP,
+            "data.preprocess.frame=inpaint",
+            "data.preprocess.hair=auto",
+            "data.preprocess.color_constancy=true",
+        ],
+        "160x208 with S3's black-frame and hair removal and shades-of-grey colour constancy",
+    ),
+}
+QUICK_CANDIDATES = ("default", "artefacts_160")
+QUICK = ["data.preprocess.size=[64, 64]", "train.batch_size=8"]
+QUICK_IMAGES = 280
+SCORES = ("dice", "jaccard", "threshold_jaccard")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", default=None, help="comma-separated names (default: all)")
+    parser.add_argument("--minutes", type=float, default=None, help="training budget per candidate (default 30)")
+    parser.add_argument("--fold", type=int, default=0, help="the split's test side (data.split.test_fold)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder")
+    parser.add_argument("--quick", action="store_true", help="synthetic data, tiny runs: checks the script runs")
+    return parser.parse_args()
+
+
+def scored(run_dir: Path, table, indices, name: str) -> dict[str, Any]:
+    """The run as it is used on ``indices`` of ``table`` (all masked rows when None): means and intervals."""
+    from dermkit.evaluation.segmentation import evaluate_segmentation
+    from dermkit.inference import load_run
+
+    metrics = evaluate_segmentation(load_run(run_dir), table, run_dir / f"eval-{name}", indices, progress=False)
+    return {
+        "images": metrics["images"],
+        **{key: metrics[key] for key in SCORES},
+        **{f"{key}_ci": metrics["ci95"][key] for key in SCORES},
+    }
+
+
+def candidate_result(run_dir: Path, table, done: dict[str, Any]) -> dict[str, Any]:
+    """Validation (chooses), HAM10000 test and PH2 (report) figures of one trained candidate."""
+    from dermkit.data.readers import load_table
+    from dermkit.data.splits import load_split, side_indices
+
+    final = json.loads((run_dir / "final_metrics.json").read_text())
+    history = json.loads((run_dir / "metrics.json").read_text())
+    split = load_split(run_dir / "split.csv", table)
+    result = {
+        **done,
+        "epochs": final["epochs_run"],
+        "best_epoch": final["best_epoch"],
+        "epoch_minutes": sum(row["seconds"] for row in history) / 60,
+        "val": scored(run_dir, table, side_indices(table, split, "val"), "val"),
+        "test": scored(run_dir, table, side_indices(table, split, "test"), "test"),
+    }
+    if (SHARED / "PH2Dataset").exists():
+        result["ph2"] = scored(run_dir, load_table(SHARED / "PH2Dataset"), None, "PH2Dataset")
+    return result
+
+
+def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
+    chosen = max(results, key=lambda n: results[n]["val"]["dice"])
+    head = (
+        "| candidate | changes | epochs (best) | train min | **val Dice** (chooses) | val thr. Jaccard "
+        "| test Dice | PH2 Dice | PH2 Jaccard | PH2 thr. Jaccard |\n|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for name, r in results.items():
+        ph2 = interval_cells(r["ph2"], SCORES) if "ph2" in r else "- | - | -"
+        rows.append(
+            f"| `{name}`{' (chosen)' if name == chosen else ''} | {CANDIDATES[name][1]} | {r['epochs']} "
+            f"({r['best_epoch']}) | {r['epoch_minutes']:.1f} | **{r['val']['dice']:.4f}** "
+            f"| {r['val']['threshold_jaccard']:.4f} | {interval_cells(r['test'], ('dice',))} | {ph2} |"
+        )
+    return (
+        f"### Default segmenter candidates, test side {meta['fold']}\n\n"
+        + head
+        + "\n".join(rows)
+        + f"\n\n- {meta['date']}, {meta['machine']}; budget {meta['minutes']} min of training per candidate; "
+        f"data {meta['data']}; train min: the epochs' wall time (training and per-epoch validation). Scores at "
+        "full image resolution with each run's TTA and post-processing; 95 % intervals over lesions.\n"
+    )
+
+
+def main() -> None:
+
+    from dermkit.data.readers import load_table
+
+    args = parse_args()
+    minutes = args.minutes if args.minutes is not None else (0.1 if args.quick else 30.0)
+    out = (args.out or ROOT / "runs" / ("bench-seg-candidates/quick" if args.quick else "bench-seg-candidates")) / (
+        f"fold{args.fold}"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    data = balanced_synthetic(out, QUICK_IMAGES) if args.quick else SHARED / "HAM10000"
+    if not data.exists():
+        raise SystemExit(f"{data} not found: this benchmark needs the shared real data")
+    names = args.candidates.split(",") if args.candidates else list(QUICK_CANDIDATES if args.quick else CANDIDATES)
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        raise SystemExit(f"unknown candidate(s) {unknown}; choose from {list(CANDIDATES)}")
+    table = load_table(data)
+    base = [f"data.path={json.dumps(str(data))}", f"data.split.test_fold={args.fold}"]
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if (saved := saved_result(out / name)) is not None:
+            results[name] = saved
+            continue
+        print(f"{name}: probing, then training for {minutes} min ({CANDIDATES[name][1]}) ...", flush=True)
+        overrides = [*base, *CANDIDATES[name][0], *(QUICK if args.quick else [])]
+        done = trained_run(name, BASE, overrides, out, minutes, PROBE_STEPS[args.quick])
+        results[name] = {"overrides": CANDIDATES[name][0], **candidate_result(out / name, table, done)}
+        save_result(out / name, results[name])
+        r = results[name]
+        print(f"{name}: val Dice {r['val']['dice']:.4f}; test Dice {r['test']['dice']:.4f} (report only)", flush=True)
+    meta = run_meta(minutes=minutes, data=str(data), fold=args.fold)
+    write_report(out, "candidates", {"meta": meta, "results": results}, markdown(results, meta))
+
+
+if __name__ == "__main__":
+    main()
