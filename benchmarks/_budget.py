@@ -83,20 +83,22 @@ def trained_run(
     from dermkit.config import load_config
     from dermkit.engine.trainer import fit
 
-    cfg = load_config(recipe, base)
-    plan_file = out / "probes" / f"{name}.json"  # a resumed run keeps the epochs it started with
-    if like is not None:
-        plan = {key: like[key] for key in ("speed", "budget_overrides", "expected_seconds")}
-    elif plan_file.exists():
+    plan_file = out / "probes" / f"{name}.json"  # a resumed run keeps its plan; a finished one, its fit time
+    if plan_file.exists():
         plan = json.loads(plan_file.read_text())
+    elif like is not None:
+        plan = {key: like[key] for key in ("speed", "budget_overrides", "expected_seconds")}
     else:
         speed = probe(recipe, base, out / "probes" / name, steps)
-        budget, expected = budget_overrides(cfg, speed, minutes)
+        budget, expected = budget_overrides(load_config(recipe, base), speed, minutes)
         plan = {"speed": speed, "budget_overrides": budget, "expected_seconds": expected}
+    plan_file.parent.mkdir(parents=True, exist_ok=True)
+    if "train_seconds" not in plan:  # not trained to the end before
+        plan_file.write_text(json.dumps(plan, indent=2) + "\n")  # before training: an interrupted run resumes on it
+        run_dir = out / name
+        t0 = time.perf_counter()
+        cfg = load_config(recipe, [*base, *plan["budget_overrides"]])
+        fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
+        plan["train_seconds"] = time.perf_counter() - t0
         plan_file.write_text(json.dumps(plan, indent=2) + "\n")
-    run_dir = out / name
-    t0 = time.perf_counter()
-    overrides = [*base, *plan["budget_overrides"]]
-    if not (run_dir / "final_metrics.json").exists():  # a finished run is not trained again
-        fit(load_config(recipe, overrides), run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
-    return {**plan, "train_seconds": time.perf_counter() - t0}
+    return plan

@@ -6,6 +6,7 @@ import argparse
 import json
 import platform
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -189,3 +190,13 @@ def saved_result(run_dir: Path) -> dict[str, Any] | None:
 def save_result(run_dir: Path, result: dict[str, Any]) -> None:
     """Keep a finished run's figures in ``run_dir/result.json``: a rerun reads them instead of training."""
     (run_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+def asked_names(asked: str | None, known: Iterable[str], default: Iterable[str]) -> list[str]:
+    """The comma-separated names on the command line (``default`` when none), each one of ``known``."""
+    known = list(known)
+    names = asked.split(",") if asked else list(default)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown name(s) {unknown}; choose from {known}")
+    return names

@@ -29,6 +29,7 @@ from typing import Any
 from _common import (
     ROOT,
     SHARED,
+    asked_names,
     balanced_synthetic,
     external_markdown,
     external_melanoma,
@@ -135,7 +136,6 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 def main() -> None:
-
     args = parse_args()
     out = (args.out or ROOT / "runs" / ("bench-cls-candidates/quick" if args.quick else "bench-cls-candidates")) / (
         f"fold{args.fold}"
@@ -144,10 +144,7 @@ def main() -> None:
     data = balanced_synthetic(out, QUICK_IMAGES) if args.quick else SHARED / "HAM10000"
     if not data.exists():
         raise SystemExit(f"{data} not found: this benchmark needs the shared real data")
-    names = args.candidates.split(",") if args.candidates else list(CANDIDATES)
-    unknown = [n for n in names if n not in CANDIDATES]
-    if unknown:
-        raise SystemExit(f"unknown candidate(s) {unknown}; choose from {list(CANDIDATES)}")
+    names = asked_names(args.candidates, CANDIDATES, CANDIDATES)
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         if (saved := saved_result(out / name)) is not None:

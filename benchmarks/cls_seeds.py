@@ -219,7 +219,6 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 def main() -> None:
-
     from dermkit.config import load_config
 
     args = parse_args()

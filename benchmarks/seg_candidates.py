@@ -32,7 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from _budget import PROBE_STEPS, trained_run
-from _common import ROOT, SHARED, balanced_synthetic, interval_cells, run_meta, save_result, saved_result, write_report
+from _common import (
+    ROOT,
+    SHARED,
+    asked_names,
+    balanced_synthetic,
+    interval_cells,
+    run_meta,
+    save_result,
+    saved_result,
+    write_report,
+)
 
 BASE = "seg_default"
 EPOCH_CAP = "train.epochs=12"  # the budget, not this cap, sets the epochs of the candidates that carry it
@@ -131,7 +141,6 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 def main() -> None:
-
     from dermkit.data.readers import load_table
 
     args = parse_args()
@@ -143,10 +152,7 @@ def main() -> None:
     data = balanced_synthetic(out, QUICK_IMAGES) if args.quick else SHARED / "HAM10000"
     if not data.exists():
         raise SystemExit(f"{data} not found: this benchmark needs the shared real data")
-    names = args.candidates.split(",") if args.candidates else list(QUICK_CANDIDATES if args.quick else CANDIDATES)
-    unknown = [n for n in names if n not in CANDIDATES]
-    if unknown:
-        raise SystemExit(f"unknown candidate(s) {unknown}; choose from {list(CANDIDATES)}")
+    names = asked_names(args.candidates, CANDIDATES, QUICK_CANDIDATES if args.quick else CANDIDATES)
     table = load_table(data)
     base = [f"data.path={json.dumps(str(data))}", f"data.split.test_fold={args.fold}"]
     results: dict[str, dict[str, Any]] = {}
