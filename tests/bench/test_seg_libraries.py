@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -112,9 +111,3 @@ def test_thinned_sides_keep_whole_lesions_and_the_training_side(bench: ModuleTyp
         assert len(kept) == 4 and kept["lesion_id"].nunique() == 2  # two lesions, both images of each
     assert bench.thin_sides(split, lesions=10).equals(split)  # more lesions asked than a side has: all kept
 
-
-def test_mean_interval(bench: ModuleType) -> None:
-    mean, low, high = bench.mean_ci(np.array([0.2, 0.4, 0.6, 0.8]))
-    assert mean == pytest.approx(0.5)
-    assert 0.2 <= low < mean < high <= 0.8
-    assert bench.mean_ci(np.full(5, 0.7)) == pytest.approx((0.7, 0.7, 0.7))
