@@ -18,6 +18,21 @@ WARMUP_STEPS = 2
 PROBE_STEPS = {False: 8, True: 3}  # timed steps after the warm-up (full, quick)
 
 
+def check_recipes(recipe: str, runs: dict[str, list[str]]) -> None:
+    """Exit with the reason before anything trains when one of ``runs`` (name -> overrides of
+    ``recipe``) cannot run (an unknown option, an input size its model cannot take): a benchmark
+    of several hour-long runs should not stop at its second."""
+    from dermkit.config import load_config
+    from dermkit.engine.checks import check_recipe
+    from dermkit.errors import DermkitError
+
+    for name, overrides in runs.items():
+        try:
+            check_recipe(load_config(recipe, overrides))
+        except DermkitError as err:
+            raise SystemExit(f"candidate {name!r} cannot run: {err}") from None
+
+
 def make_probe_trainer():
     """The Trainer timing each optimiser step (data loading included) and each validation pass,
     skipping the final evaluation: one short epoch tells what a full one costs."""

@@ -26,6 +26,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from _budget import check_recipes
 from _common import (
     ROOT,
     SHARED,
@@ -79,7 +80,17 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def train_candidate(name: str, overrides: list[str], data: Path, fold: int, out: Path, quick: bool) -> dict[str, Any]:
+def candidate_overrides(name: str, data: Path, fold: int, quick: bool) -> list[str]:
+    """Every override of ``cls_default`` that makes candidate ``name`` on ``data``'s test side ``fold``."""
+    return [
+        f"data.path={json.dumps(str(data))}",
+        f"data.split.test_fold={fold}",
+        *CANDIDATES[name][0],
+        *(QUICK if quick else []),
+    ]
+
+
+def train_candidate(name: str, data: Path, fold: int, out: Path, quick: bool) -> dict[str, Any]:
     """Train (or resume) one candidate into ``out/name``; returns its validation and test figures."""
     from dermkit.config import load_config
     from dermkit.data.readers import load_table
@@ -87,10 +98,7 @@ def train_candidate(name: str, overrides: list[str], data: Path, fold: int, out:
     from dermkit.engine.trainer import fit
 
     run_dir = out / name
-    cfg = load_config(
-        BASE,
-        [f"data.path={json.dumps(str(data))}", f"data.split.test_fold={fold}", *overrides, *(QUICK if quick else [])],
-    )
+    cfg = load_config(BASE, candidate_overrides(name, data, fold, quick))
     if not (run_dir / "final_metrics.json").exists():
         fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
     final = json.loads((run_dir / "final_metrics.json").read_text())
@@ -98,7 +106,7 @@ def train_candidate(name: str, overrides: list[str], data: Path, fold: int, out:
     table = load_table(data)
     test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
     return {
-        "overrides": overrides,
+        "overrides": CANDIDATES[name][0],
         "epoch_minutes": sum(row["seconds"] for row in history) / 60,
         "epochs": final["epochs_run"],
         "best_epoch": final["best_epoch"],
@@ -145,13 +153,14 @@ def main() -> None:
     if not data.exists():
         raise SystemExit(f"{data} not found: this benchmark needs the shared real data")
     names = asked_names(args.candidates, CANDIDATES, CANDIDATES)
+    check_recipes(BASE, {name: candidate_overrides(name, data, args.fold, args.quick) for name in names})
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         if (saved := saved_result(out / name)) is not None:
             results[name] = saved
             continue
         print(f"{name}: training ({CANDIDATES[name][1]}) ...", flush=True)
-        results[name] = train_candidate(name, CANDIDATES[name][0], data, args.fold, out, args.quick)
+        results[name] = train_candidate(name, data, args.fold, out, args.quick)
         if not args.no_external:
             results[name]["external"] = external_melanoma(out / name)
         save_result(out / name, results[name])

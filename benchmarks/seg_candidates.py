@@ -31,7 +31,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _budget import PROBE_STEPS, trained_run
+from _budget import PROBE_STEPS, check_recipes, trained_run
 from _common import (
     ROOT,
     SHARED,
@@ -46,15 +46,16 @@ from _common import (
 
 BASE = "seg_default"
 EPOCH_CAP = "train.epochs=12"  # the budget, not this cap, sets the epochs of the candidates that carry it
-SIZE_160 = "data.preprocess.size=[160, 208]"
+SIZE_160 = "data.preprocess.size=[160, 224]"  # H and W divisible by the encoder's stride 32
 #: name -> (overrides of seg_default, what it tests).
 CANDIDATES: dict[str, tuple[list[str], str]] = {
     "default": ([], "seg_default as it is (its own 4 epochs at most)"),
-    "size160": ([SIZE_160, EPOCH_CAP], "160x208 input"),
+    "long": ([EPOCH_CAP], "128x160 for the epochs that fit the budget (the default stops at 4)"),
+    "size160": ([SIZE_160, EPOCH_CAP], "160x224 input"),
     "size192": (["data.preprocess.size=[192, 256]", EPOCH_CAP], "192x256 input"),
-    "bf16_160": ([SIZE_160, EPOCH_CAP, "train.precision=bf16"], "160x208, bf16 autocast (faster steps: more epochs)"),
-    "lite1_160": ([SIZE_160, EPOCH_CAP, "model.name=unet_effnetlite1"], "EfficientNet-Lite1 encoder at 160x208"),
-    "lite2_160": ([SIZE_160, EPOCH_CAP, "model.name=unet_effnetlite2"], "EfficientNet-Lite2 encoder at 160x208"),
+    "bf16_160": ([SIZE_160, EPOCH_CAP, "train.precision=bf16"], "160x224, bf16 autocast (faster steps: more epochs)"),
+    "lite1_160": ([SIZE_160, EPOCH_CAP, "model.name=unet_effnetlite1"], "EfficientNet-Lite1 encoder at 160x224"),
+    "lite2_160": ([SIZE_160, EPOCH_CAP, "model.name=unet_effnetlite2"], "EfficientNet-Lite2 encoder at 160x224"),
     "artefacts_160": (
         [
             SIZE_160,
@@ -63,7 +64,7 @@ CANDIDATES: dict[str, tuple[list[str], str]] = {
             "data.preprocess.hair=auto",
             "data.preprocess.color_constancy=true",
         ],
-        "160x208 with S3's black-frame and hair removal and shades-of-grey colour constancy",
+        "160x224 with S3's black-frame and hair removal and shades-of-grey colour constancy",
     ),
 }
 QUICK_CANDIDATES = ("default", "artefacts_160")
@@ -155,14 +156,15 @@ def main() -> None:
     names = asked_names(args.candidates, CANDIDATES, QUICK_CANDIDATES if args.quick else CANDIDATES)
     table = load_table(data)
     base = [f"data.path={json.dumps(str(data))}", f"data.split.test_fold={args.fold}"]
+    runs = {name: [*base, *CANDIDATES[name][0], *(QUICK if args.quick else [])] for name in names}
+    check_recipes(BASE, runs)
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         if (saved := saved_result(out / name)) is not None:
             results[name] = saved
             continue
         print(f"{name}: probing, then training for {minutes} min ({CANDIDATES[name][1]}) ...", flush=True)
-        overrides = [*base, *CANDIDATES[name][0], *(QUICK if args.quick else [])]
-        done = trained_run(name, BASE, overrides, out, minutes, PROBE_STEPS[args.quick])
+        done = trained_run(name, BASE, runs[name], out, minutes, PROBE_STEPS[args.quick])
         results[name] = {"overrides": CANDIDATES[name][0], **candidate_result(out / name, table, done)}
         save_result(out / name, results[name])
         r = results[name]

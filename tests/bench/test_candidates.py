@@ -1,0 +1,56 @@
+"""benchmarks/seg_candidates.py and cls_candidates.py: every candidate is a recipe that can run.
+
+Each candidate trains for up to an hour on the real data; one whose overrides its model cannot take
+(160x208 for a stride-32 encoder) must fail the benchmark's check before the first candidate trains,
+not after it. The scripts live in benchmarks/, so they are loaded by path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def load_script(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module (with benchmarks/ on the path for its helpers)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # imports its check_recipes from benchmarks/_budget.py
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module
+
+
+@pytest.fixture(scope="module")
+def seg() -> ModuleType:
+    return load_script("seg_candidates")
+
+
+@pytest.fixture(scope="module")
+def cls() -> ModuleType:
+    return load_script("cls_candidates")
+
+
+def test_every_segmentation_candidate_can_run(seg: ModuleType) -> None:
+    seg.check_recipes(seg.BASE, {name: overrides for name, (overrides, _) in seg.CANDIDATES.items()})
+
+
+def test_every_classification_candidate_can_run(cls: ModuleType, tmp_path: Path) -> None:
+    runs = {name: cls.candidate_overrides(name, tmp_path, 0, quick=False) for name in cls.CANDIDATES}
+    cls.check_recipes(cls.BASE, runs)
+
+
+def test_a_candidate_that_cannot_run_stops_the_benchmark_with_its_reason(seg: ModuleType) -> None:
+    with pytest.raises(SystemExit, match=r"candidate 'odd' cannot run: .*160x208.*\[160, 224\]"):
+        seg.check_recipes(seg.BASE, {"default": [], "odd": ["data.preprocess.size=[160, 208]"]})
+    with pytest.raises(SystemExit, match=r"(?s)candidate 'typo' cannot run: .*train\.epoch: Extra inputs"):
+        seg.check_recipes(seg.BASE, {"typo": ["train.epoch=3"]})
