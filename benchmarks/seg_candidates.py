@@ -7,11 +7,12 @@ HAM10000 (lesion-grouped split: 15 % validation, 15 % test, seed 0) for ``--minu
 training: a timed probe sets the whole epochs that fit (``_budget.trained_run``), at most
 :data:`EPOCH_CAP` for the candidates that leave the count to the budget, with the cosine schedule over
 the epochs trained. Each run is then scored as it is used (full image resolution, its TTA and
-post-processing: ``evaluate_segmentation``) on the validation side, which alone ranks the
-candidates; the HAM10000 test side and the 20 shared PH2 cases (another clinic and dermatoscope, at
-~765x575) are scored for the report and choose nothing. Dice, Jaccard and thresholded Jaccard
-(ISIC 2018) per image, means with 95 % bootstrap intervals over lesions. ``--fold K`` holds out the
-seed's K-th disjoint test side.
+post-processing: ``evaluate_segmentation``) on the validation side, which alone chooses: a candidate
+replaces the default only when its mean validation Dice minus the default's, on the same images, has a
+95 % paired bootstrap interval over lesions above zero (:func:`choose`); the HAM10000 test side and
+the 20 shared PH2 cases (another clinic and dermatoscope, at ~765x575) are scored for the report and
+choose nothing. Dice, Jaccard and thresholded Jaccard (ISIC 2018) per image, means with 95 % bootstrap
+intervals over lesions. ``--fold K`` holds out the seed's K-th disjoint test side.
 
 Usage::
 
@@ -73,6 +74,13 @@ QUICK_IMAGES = 280
 SCORES = ("dice", "jaccard", "threshold_jaccard")
 
 
+def gain_cell(gain: dict[str, Any] | None) -> str:
+    """``+0.0012 [-0.0010, +0.0034]``, or ``-`` for the default itself."""
+    if gain is None:
+        return "-"
+    return f"{gain['gain']:+.4f} [{gain['ci'][0]:+.4f}, {gain['ci'][1]:+.4f}]"
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", default=None, help="comma-separated names (default: all)")
@@ -117,11 +125,36 @@ def candidate_result(run_dir: Path, table, done: dict[str, Any]) -> dict[str, An
     return result
 
 
+def paired_val_gain(base_dir: Path, run_dir: Path, table) -> dict[str, Any]:
+    """Mean validation Dice of ``run_dir`` minus ``base_dir``'s on the same images, with a 95 % paired
+    bootstrap interval over lesions: two candidates 0.001 apart on 1,218 images may differ by chance."""
+    import pandas as pd
+
+    from _common import lesion_ci
+
+    base, run = (
+        pd.read_csv(d / "eval-val" / "per_image.csv", index_col="image_id")["dice"] for d in (base_dir, run_dir)
+    )
+    if set(base.index) != set(run.index):
+        raise SystemExit(f"{run_dir} and {base_dir} were validated on different images: not comparable")
+    gain = (run.loc[base.index] - base).to_numpy()
+    lesions = table.records.set_index("image_id").loc[base.index, "lesion_id"].astype(str).to_numpy()
+    return {"gain": float(gain.mean()), "ci": lesion_ci(gain, gain, lesions, lambda t, _p: float(t.mean()))}
+
+
+def choose(results: dict[str, dict[str, Any]]) -> str:
+    """The candidate with the highest validation Dice among those whose paired gain over the default
+    is above zero at 95 % (the default when none is): a change must beat chance to replace it."""
+    better = [n for n, r in results.items() if "val_gain" in r and r["val_gain"]["ci"][0] > 0]
+    return max(better, key=lambda n: results[n]["val"]["dice"]) if better else "default"
+
+
 def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
-    chosen = max(results, key=lambda n: results[n]["val"]["dice"])
+    chosen = choose(results)
     head = (
-        "| candidate | changes | epochs (best) | train min | **val Dice** (chooses) | val thr. Jaccard "
-        "| test Dice | PH2 Dice | PH2 Jaccard | PH2 thr. Jaccard |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        "| candidate | changes | epochs (best) | train min | **val Dice** | **vs default** (chooses) "
+        "| val thr. Jaccard | test Dice | PH2 Dice | PH2 Jaccard | PH2 thr. Jaccard |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for name, r in results.items():
@@ -129,7 +162,8 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         rows.append(
             f"| `{name}`{' (chosen)' if name == chosen else ''} | {CANDIDATES[name][1]} | {r['epochs']} "
             f"({r['best_epoch']}) | {r['epoch_minutes']:.1f} | **{r['val']['dice']:.4f}** "
-            f"| {r['val']['threshold_jaccard']:.4f} | {interval_cells(r['test'], ('dice',))} | {ph2} |"
+            f"| {gain_cell(r.get('val_gain'))} | {r['val']['threshold_jaccard']:.4f} "
+            f"| {interval_cells(r['test'], ('dice',))} | {ph2} |"
         )
     return (
         f"### Default segmenter candidates, test side {meta['fold']}\n\n"
@@ -137,7 +171,9 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         + "\n".join(rows)
         + f"\n\n- {meta['date']}, {meta['machine']}; budget {meta['minutes']} min of training per candidate; "
         f"data {meta['data']}; train min: the epochs' wall time (training and per-epoch validation). Scores at "
-        "full image resolution with each run's TTA and post-processing; 95 % intervals over lesions.\n"
+        "full image resolution with each run's TTA and post-processing; 95 % intervals over lesions. "
+        "vs default: mean validation Dice minus the default's on the same images (paired bootstrap over lesions); "
+        "a candidate is chosen only when that interval lies above zero.\n"
     )
 
 
@@ -169,6 +205,9 @@ def main() -> None:
         save_result(out / name, results[name])
         r = results[name]
         print(f"{name}: val Dice {r['val']['dice']:.4f}; test Dice {r['test']['dice']:.4f} (report only)", flush=True)
+    if "default" in results:
+        for name in results.keys() - {"default"}:
+            results[name]["val_gain"] = paired_val_gain(out / "default", out / name, table)
     meta = run_meta(minutes=minutes, data=str(data), fold=args.fold)
     write_report(out, "candidates", {"meta": meta, "results": results}, markdown(results, meta))
 

@@ -54,3 +54,32 @@ def test_a_candidate_that_cannot_run_stops_the_benchmark_with_its_reason(seg: Mo
         seg.check_recipes(seg.BASE, {"default": [], "odd": ["data.preprocess.size=[160, 208]"]})
     with pytest.raises(SystemExit, match=r"(?s)candidate 'typo' cannot run: .*train\.epoch: Extra inputs"):
         seg.check_recipes(seg.BASE, {"typo": ["train.epoch=3"]})
+
+
+def test_a_segmenter_replaces_the_default_only_when_its_paired_gain_clears_zero(seg: ModuleType) -> None:
+    def result(dice: float, low: float | None = None) -> dict:
+        return {"val": {"dice": dice}, **({} if low is None else {"val_gain": {"gain": 0.0, "ci": [low, 0.01]}})}
+
+    noise = {"default": result(0.937), "a": result(0.939, -0.001), "b": result(0.938, -0.0001)}
+    assert seg.choose(noise) == "default"  # higher means, but no gain beats chance
+    real = {**noise, "c": result(0.9385, 0.0002), "d": result(0.9383, 0.0001)}
+    assert seg.choose(real) == "c"  # of those that beat chance, the highest validation Dice
+
+
+def test_paired_gain_pairs_images_and_resamples_lesions(seg: ModuleType, tmp_path: Path) -> None:
+    import pandas as pd
+
+    ids = [f"I{i}" for i in range(6)]
+    for name, dice in (("base", [0.90] * 6), ("run", [0.92] * 6)):
+        (tmp_path / name / "eval-val").mkdir(parents=True)
+        rows = pd.DataFrame({"image_id": ids, "dice": dice}).sample(frac=1.0, random_state=len(name))
+        rows.to_csv(tmp_path / name / "eval-val" / "per_image.csv", index=False)  # rows in another order
+
+    class Table:
+        records = pd.DataFrame({"image_id": ids, "lesion_id": ["L0", "L0", "L1", "L1", "L2", "L3"]})
+
+    gain = seg.paired_val_gain(tmp_path / "base", tmp_path / "run", Table())
+    assert gain["gain"] == pytest.approx(0.02) and gain["ci"] == pytest.approx([0.02, 0.02])
+    (tmp_path / "run" / "eval-val" / "per_image.csv").write_text("image_id,dice\nI0,0.9\n")
+    with pytest.raises(SystemExit, match="different images"):
+        seg.paired_val_gain(tmp_path / "base", tmp_path / "run", Table())
