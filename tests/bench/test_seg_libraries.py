@@ -110,4 +110,3 @@ def test_thinned_sides_keep_whole_lesions_and_the_training_side(bench: ModuleTyp
         kept = thin[thin["split"] == side]
         assert len(kept) == 4 and kept["lesion_id"].nunique() == 2  # two lesions, both images of each
     assert bench.thin_sides(split, lesions=10).equals(split)  # more lesions asked than a side has: all kept
-
