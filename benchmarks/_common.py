@@ -62,6 +62,17 @@ def balanced_synthetic(out: Path, n: int) -> Path:
     return root
 
 
+def candidates_setup(args: argparse.Namespace, bench: str, quick_images: int) -> tuple[Path, Path]:
+    """The output folder (``args.out`` or ``runs/<bench>[/quick]``, then ``fold<K>``) and the data of a
+    candidates benchmark: the shared HAM10000, or ``quick_images`` balanced synthetic ones with ``--quick``."""
+    out = (args.out or ROOT / "runs" / (f"{bench}/quick" if args.quick else bench)) / f"fold{args.fold}"
+    out.mkdir(parents=True, exist_ok=True)
+    data = balanced_synthetic(out, quick_images) if args.quick else SHARED / "HAM10000"
+    if not data.exists():
+        raise SystemExit(f"{data} not found: this benchmark needs the shared real data")
+    return out, data
+
+
 def lesion_ci(y, score, groups, fn) -> list[float]:
     """95 % percentile-bootstrap interval of ``fn(y, score)`` over lesions."""
     from dermkit.metrics.bootstrap import bootstrap_ci

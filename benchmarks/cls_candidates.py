@@ -28,10 +28,8 @@ from typing import Any
 
 from _budget import check_recipes
 from _common import (
-    ROOT,
-    SHARED,
     asked_names,
-    balanced_synthetic,
+    candidates_setup,
     external_markdown,
     external_melanoma,
     interval_cells,
@@ -145,13 +143,7 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 def main() -> None:
     args = parse_args()
-    out = (args.out or ROOT / "runs" / ("bench-cls-candidates/quick" if args.quick else "bench-cls-candidates")) / (
-        f"fold{args.fold}"
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    data = balanced_synthetic(out, QUICK_IMAGES) if args.quick else SHARED / "HAM10000"
-    if not data.exists():
-        raise SystemExit(f"{data} not found: this benchmark needs the shared real data")
+    out, data = candidates_setup(args, "bench-cls-candidates", QUICK_IMAGES)
     names = asked_names(args.candidates, CANDIDATES, CANDIDATES)
     check_recipes(BASE, {name: candidate_overrides(name, data, args.fold, args.quick) for name in names})
     results: dict[str, dict[str, Any]] = {}

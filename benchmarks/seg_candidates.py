@@ -34,10 +34,9 @@ from typing import Any
 
 from _budget import PROBE_STEPS, check_recipes, trained_run
 from _common import (
-    ROOT,
     SHARED,
     asked_names,
-    balanced_synthetic,
+    candidates_setup,
     interval_cells,
     run_meta,
     save_result,
@@ -182,13 +181,7 @@ def main() -> None:
 
     args = parse_args()
     minutes = args.minutes if args.minutes is not None else (0.1 if args.quick else 30.0)
-    out = (args.out or ROOT / "runs" / ("bench-seg-candidates/quick" if args.quick else "bench-seg-candidates")) / (
-        f"fold{args.fold}"
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    data = balanced_synthetic(out, QUICK_IMAGES) if args.quick else SHARED / "HAM10000"
-    if not data.exists():
-        raise SystemExit(f"{data} not found: this benchmark needs the shared real data")
+    out, data = candidates_setup(args, "bench-seg-candidates", QUICK_IMAGES)
     names = asked_names(args.candidates, CANDIDATES, QUICK_CANDIDATES if args.quick else CANDIDATES)
     table = load_table(data)
     base = [f"data.path={json.dumps(str(data))}", f"data.split.test_fold={args.fold}"]
