@@ -6,7 +6,7 @@ import argparse
 import json
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -78,6 +78,39 @@ def lesion_ci(y, score, groups, fn) -> list[float]:
     from dermkit.metrics.bootstrap import bootstrap_ci
 
     return list(bootstrap_ci(y, score, groups, fn, 1000))
+
+
+def paired_gain(base, run, table, metric: Callable[[Any], float], what: str) -> dict[str, Any]:
+    """``metric(run) - metric(base)`` on the same images (two per-image frames indexed by ``image_id``),
+    with a 95 % paired bootstrap interval over lesions (``table``'s): two runs 0.001 apart on 1,218 images
+    may differ by chance. Exits with ``what`` named when the two frames hold different images."""
+    import numpy as np
+
+    if set(base.index) != set(run.index):
+        raise SystemExit(f"{what} were validated on different images: not comparable")
+    run = run.loc[base.index]
+    lesions = table.records.set_index("image_id").loc[base.index, "lesion_id"].astype(str).to_numpy()
+    rows = np.arange(len(base))
+
+    def gain(idx, _unused) -> float:
+        return metric(run.iloc[idx]) - metric(base.iloc[idx])
+
+    return {"gain": float(gain(rows, None)), "ci": lesion_ci(rows, rows, lesions, gain)}
+
+
+def gain_cell(gain: dict[str, Any] | None) -> str:
+    """``+0.0012 [-0.0010, +0.0034]``, or ``-`` for the default itself."""
+    if gain is None:
+        return "-"
+    return f"{gain['gain']:+.4f} [{gain['ci'][0]:+.4f}, {gain['ci'][1]:+.4f}]"
+
+
+def choose(results: dict[str, dict[str, Any]], score: Callable[[dict[str, Any]], float]) -> str:
+    """The candidate with the highest ``score`` among those whose paired validation gain over the default
+    (``result["val_gain"]``) is above zero at 95 %, or ``"default"`` when none is: a change must beat
+    chance to replace it."""
+    better = [n for n, r in results.items() if "val_gain" in r and r["val_gain"]["ci"][0] > 0]
+    return max(better, key=lambda n: score(results[n])) if better else "default"
 
 
 def test_scores(run_dir: Path, table, test) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 trained on the shared HAM10000 at one lesion-grouped split, ranked by validation BMA only.
 
 Every candidate is ``cls_default`` with a few overrides (:data:`CANDIDATES`), trained within the
-default's budget of 60 CPU-minutes here. The ranking uses the validation side alone (the best epoch's
-BMA, the figure that also selects the checkpoint); the test side, the shared ISIC 2017 sample and the 20
-shared PH2 cases are scored for the report and change nothing. ``--fold K`` trains on the seed's K-th
-disjoint test side (``data.split.test_fold``), so the chosen candidate can be pooled over two sides with
-``benchmarks/cls_compare.py``.
+default's budget of 60 CPU-minutes here. The validation side alone chooses: each run is scored on it as
+it is used (TTA, calibration and decision rule, fitted on that side for every run alike), and a candidate
+replaces the default only when its validation BMA minus the default's, on the same images, has a 95 %
+paired bootstrap interval over lesions above zero; of those, the highest validation BMA (the best epoch's,
+the figure that also selects the checkpoint) wins (``_common.choose``). The test side, the shared ISIC
+2017 sample and the 20 shared PH2 cases are scored for the report and change nothing. ``--fold K``
+trains on the seed's K-th disjoint test side (``data.split.test_fold``), so the chosen candidate can be
+pooled over two sides with ``benchmarks/cls_compare.py``.
 
 Usage::
 
@@ -30,9 +33,12 @@ from _budget import check_recipes
 from _common import (
     asked_names,
     candidates_setup,
+    choose,
     external_markdown,
     external_melanoma,
+    gain_cell,
     interval_cells,
+    paired_gain,
     run_meta,
     save_result,
     saved_result,
@@ -114,26 +120,61 @@ def train_candidate(name: str, data: Path, fold: int, out: Path, quick: bool) ->
     }
 
 
+def val_predictions(run_dir: Path, table) -> Any:
+    """The run's validation decisions as it is used (``eval-val/predictions.csv``, made once): TTA, and the
+    calibration and decision rule it fitted on that side."""
+    import pandas as pd
+
+    from dermkit.data.splits import load_split, side_indices
+    from dermkit.evaluation.classification import evaluate_classification
+    from dermkit.inference import load_run
+
+    path = run_dir / "eval-val" / "predictions.csv"
+    if not path.exists():
+        val = side_indices(table, load_split(run_dir / "split.csv", table), "val")
+        evaluate_classification([load_run(run_dir)], table, run_dir / "eval-val", indices=val, progress=False)
+    return pd.read_csv(path, index_col="image_id")
+
+
+def paired_val_gain(base_dir: Path, run_dir: Path, table) -> dict[str, Any]:
+    """Validation BMA of ``run_dir`` minus ``base_dir``'s on the same images (each as it is used), with a
+    95 % paired bootstrap interval over lesions (``_common.paired_gain``)."""
+    from dermkit.metrics.classification import balanced_accuracy
+
+    base, run = (val_predictions(d, table) for d in (base_dir, run_dir))
+    classes = {
+        name: i for i, name in enumerate(sorted(set(base["label"]) | set(base["predicted"]) | set(run["predicted"])))
+    }
+
+    def bma(rows) -> float:
+        return balanced_accuracy(rows["label"].map(classes).to_numpy(), rows["predicted"].map(classes).to_numpy())
+
+    return paired_gain(base, run, table, bma, f"{run_dir} and {base_dir}")
+
+
 def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
-    chosen = max(results, key=lambda n: results[n]["val_bma"])
+    chosen = choose(results, lambda r: r["val_bma"])
     head = (
-        "| candidate | changes | epochs (best) | train min | **val BMA** (chooses) | val macro AUC | test BMA "
-        "| test macro AUC | test mel AUC | test mel sens @ 90 % spec |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        "| candidate | changes | epochs (best) | train min | **val BMA** | **vs default** (chooses) | val macro AUC "
+        "| test BMA | test macro AUC | test mel AUC | test mel sens @ 90 % spec |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for name, r in results.items():
         t = r["test"]
         rows.append(
             f"| `{name}`{' (chosen)' if name == chosen else ''} | {CANDIDATES[name][1]} | {r['epochs']} "
-            f"({r['best_epoch']}) | {r['epoch_minutes']:.1f} | **{r['val_bma']:.3f}** | {r['val_macro_auc']:.3f} "
-            f"| {interval_cells(t, ('bma', 'macro_auc', 'mel_auc', 'mel_sens90'))} |"
+            f"({r['best_epoch']}) | {r['epoch_minutes']:.1f} | **{r['val_bma']:.3f}** | {gain_cell(r.get('val_gain'))} "
+            f"| {r['val_macro_auc']:.3f} | {interval_cells(t, ('bma', 'macro_auc', 'mel_auc', 'mel_sens90'))} |"
         )
     text = (
         f"### Default classifier candidates, test side {meta['fold']}\n\n"
         + head
         + "\n".join(rows)
         + f"\n\n- {meta['date']}, {meta['machine']}; data {meta['data']}; train min: the epochs' wall time "
-        "(training and per-epoch validation).\n"
+        "(training and per-epoch validation). val BMA: the best epoch's (it selects the checkpoint). vs default: "
+        "validation BMA as each run is used (TTA, calibrated on that side) minus the default's on the same "
+        "images, paired bootstrap over lesions; a candidate is chosen only when that interval lies above zero.\n"
     )
     external = {n: r["external"] for n, r in results.items() if r.get("external")}
     if external:
@@ -142,6 +183,8 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    from dermkit.data.readers import load_table
+
     args = parse_args()
     out, data = candidates_setup(args, "bench-cls-candidates", QUICK_IMAGES)
     names = asked_names(args.candidates, CANDIDATES, CANDIDATES)
@@ -158,6 +201,10 @@ def main() -> None:
         save_result(out / name, results[name])
         r = results[name]
         print(f"{name}: val BMA {r['val_bma']:.3f}; test BMA {r['test']['bma']:.3f} (report only)", flush=True)
+    if "default" in results:
+        table = load_table(data)
+        for name in results.keys() - {"default"}:
+            results[name]["val_gain"] = paired_val_gain(out / "default", out / name, table)
     meta = run_meta(data=str(data), fold=args.fold)
     write_report(out, "candidates", {"meta": meta, "results": results}, markdown(results, meta))
 

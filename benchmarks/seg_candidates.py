@@ -9,7 +9,7 @@ training: a timed probe sets the whole epochs that fit (``_budget.trained_run``)
 the epochs trained. Each run is then scored as it is used (full image resolution, its TTA and
 post-processing: ``evaluate_segmentation``) on the validation side, which alone chooses: a candidate
 replaces the default only when its mean validation Dice minus the default's, on the same images, has a
-95 % paired bootstrap interval over lesions above zero (:func:`choose`); the HAM10000 test side and
+95 % paired bootstrap interval over lesions above zero (``_common.choose``); the HAM10000 test side and
 the 20 shared PH2 cases (another clinic and dermatoscope, at ~765x575) are scored for the report and
 choose nothing. Dice, Jaccard and thresholded Jaccard (ISIC 2018) per image, means with 95 % bootstrap
 intervals over lesions. ``--fold K`` holds out the seed's K-th disjoint test side.
@@ -37,7 +37,10 @@ from _common import (
     SHARED,
     asked_names,
     candidates_setup,
+    choose,
+    gain_cell,
     interval_cells,
+    paired_gain,
     run_meta,
     save_result,
     saved_result,
@@ -71,13 +74,6 @@ QUICK_CANDIDATES = ("default", "artefacts_160")
 QUICK = ["data.preprocess.size=[64, 64]", "train.batch_size=8"]
 QUICK_IMAGES = 280
 SCORES = ("dice", "jaccard", "threshold_jaccard")
-
-
-def gain_cell(gain: dict[str, Any] | None) -> str:
-    """``+0.0012 [-0.0010, +0.0034]``, or ``-`` for the default itself."""
-    if gain is None:
-        return "-"
-    return f"{gain['gain']:+.4f} [{gain['ci'][0]:+.4f}, {gain['ci'][1]:+.4f}]"
 
 
 def parse_args() -> argparse.Namespace:
@@ -126,30 +122,15 @@ def candidate_result(run_dir: Path, table, done: dict[str, Any]) -> dict[str, An
 
 def paired_val_gain(base_dir: Path, run_dir: Path, table) -> dict[str, Any]:
     """Mean validation Dice of ``run_dir`` minus ``base_dir``'s on the same images, with a 95 % paired
-    bootstrap interval over lesions: two candidates 0.001 apart on 1,218 images may differ by chance."""
+    bootstrap interval over lesions (``_common.paired_gain``)."""
     import pandas as pd
 
-    from _common import lesion_ci
-
-    base, run = (
-        pd.read_csv(d / "eval-val" / "per_image.csv", index_col="image_id")["dice"] for d in (base_dir, run_dir)
-    )
-    if set(base.index) != set(run.index):
-        raise SystemExit(f"{run_dir} and {base_dir} were validated on different images: not comparable")
-    gain = (run.loc[base.index] - base).to_numpy()
-    lesions = table.records.set_index("image_id").loc[base.index, "lesion_id"].astype(str).to_numpy()
-    return {"gain": float(gain.mean()), "ci": lesion_ci(gain, gain, lesions, lambda t, _p: float(t.mean()))}
-
-
-def choose(results: dict[str, dict[str, Any]]) -> str:
-    """The candidate with the highest validation Dice among those whose paired gain over the default
-    is above zero at 95 % (the default when none is): a change must beat chance to replace it."""
-    better = [n for n, r in results.items() if "val_gain" in r and r["val_gain"]["ci"][0] > 0]
-    return max(better, key=lambda n: results[n]["val"]["dice"]) if better else "default"
+    base, run = (pd.read_csv(d / "eval-val" / "per_image.csv", index_col="image_id") for d in (base_dir, run_dir))
+    return paired_gain(base, run, table, lambda rows: float(rows["dice"].mean()), f"{run_dir} and {base_dir}")
 
 
 def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
-    chosen = choose(results)
+    chosen = choose(results, lambda r: r["val"]["dice"])
     head = (
         "| candidate | changes | epochs (best) | train min | **val Dice** | **vs default** (chooses) "
         "| val thr. Jaccard | test Dice | PH2 Dice | PH2 Jaccard | PH2 thr. Jaccard |\n"
