@@ -94,10 +94,10 @@ def candidate_overrides(name: str, data: Path, fold: int, quick: bool) -> list[s
     ]
 
 
-def train_candidate(name: str, data: Path, fold: int, out: Path, quick: bool) -> dict[str, Any]:
-    """Train (or resume) one candidate into ``out/name``; returns its validation and test figures."""
+def train_candidate(name: str, data: Path, table, fold: int, out: Path, quick: bool) -> dict[str, Any]:
+    """Train (or resume) one candidate on ``data`` (read as ``table``) into ``out/name``; returns its
+    validation and test figures."""
     from dermkit.config import load_config
-    from dermkit.data.readers import load_table
     from dermkit.data.splits import load_split, side_indices
     from dermkit.engine.trainer import fit
 
@@ -107,7 +107,6 @@ def train_candidate(name: str, data: Path, fold: int, out: Path, quick: bool) ->
         fit(cfg, run_dir, resume=(run_dir / "checkpoints" / "last.pt").exists())
     final = json.loads((run_dir / "final_metrics.json").read_text())
     history = json.loads((run_dir / "metrics.json").read_text())
-    table = load_table(data)
     test = side_indices(table, load_split(run_dir / "split.csv", table), "test")
     return {
         "overrides": CANDIDATES[name][0],
@@ -189,20 +188,20 @@ def main() -> None:
     out, data = candidates_setup(args, "bench-cls-candidates", QUICK_IMAGES)
     names = asked_names(args.candidates, CANDIDATES, CANDIDATES)
     check_recipes(BASE, {name: candidate_overrides(name, data, args.fold, args.quick) for name in names})
+    table = load_table(data)
     results: dict[str, dict[str, Any]] = {}
     for name in names:
         if (saved := saved_result(out / name)) is not None:
             results[name] = saved
             continue
         print(f"{name}: training ({CANDIDATES[name][1]}) ...", flush=True)
-        results[name] = train_candidate(name, data, args.fold, out, args.quick)
+        results[name] = train_candidate(name, data, table, args.fold, out, args.quick)
         if not args.no_external:
             results[name]["external"] = external_melanoma(out / name)
         save_result(out / name, results[name])
         r = results[name]
         print(f"{name}: val BMA {r['val_bma']:.3f}; test BMA {r['test']['bma']:.3f} (report only)", flush=True)
     if "default" in results:
-        table = load_table(data)
         for name in results.keys() - {"default"}:
             results[name]["val_gain"] = paired_val_gain(out / "default", out / name, table)
     meta = run_meta(data=str(data), fold=args.fold)
